@@ -1,0 +1,397 @@
+"""The command line: list · run · train · reference · reproduce · report · runs · bench.
+
+Exit codes (a public contract): 0 every claim holds, 1 some claim fails, 2 bad input
+(one line on stderr, no traceback, no output file left behind).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+import typer
+
+from implicit_bias.cli_support import (
+    ProgressBar,
+    claims_table,
+    emit_json,
+    fail,
+    load_data,
+    parse_sets,
+    save_npz_atomic,
+    select_device,
+)
+from implicit_bias.errors import InputError, ReferenceFailure
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="implicit-bias: which solution does gradient descent find? Every claim checked against an exact reference.")
+
+
+@app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json", help="print the catalog as JSON")) -> None:
+    """Print the catalog: one line per experiment."""
+    from implicit_bias.experiments import catalog
+
+    entries = catalog()
+    if as_json:
+        emit_json({name: e.meta() for name, e in entries.items()})
+        return
+    width = max(len(n) for n in entries) if entries else 0
+    for name, entry in entries.items():
+        typer.echo(f"{name.ljust(width)}  {entry.summary}")
+
+
+@app.command("run")
+def run(name: str = typer.Argument(..., help="catalog name (see `implicit-bias list`)"),
+        set_: list[str] = typer.Option([], "--set", help="override a setting: key=value (repeatable)"),
+        out: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/NAME)"),
+        as_json: bool = typer.Option(False, "--json", help="stdout holds only one JSON object"),
+        quick: bool = typer.Option(False, "--quick", help="the quick configuration"),
+        force: bool = typer.Option(False, "--force", help="overwrite a directory holding a different run"),
+        device: str = typer.Option("cpu", "--device", help="cpu or gpu")) -> None:
+    """Run one catalog experiment, print its claims and write figures and results to DIR."""
+    from implicit_bias.experiments import get_entry
+    from implicit_bias.store import write_run
+
+    select_device(device)
+    entry = get_entry(name)
+    config = entry.config(quick=quick, overrides=parse_sets(set_))
+    out = out or Path("runs") / name
+    _check_out_dir(out, entry.name, config, force)
+    with ProgressBar(enabled=True):
+        start = time.perf_counter()
+        result = entry.run(config)
+        result.wall_time = time.perf_counter() - start
+    artifacts = write_run(result, out, entry=entry.meta(), force=force)
+    if as_json:
+        emit_json({"experiment": result.experiment, "config": result.config,
+                   "claims": [c.to_dict() for c in result.claims],
+                   "artifacts": [str(p) for p in artifacts], "wall_time": result.wall_time,
+                   "notes": result.notes})
+    else:
+        claims_table(result, out)
+    raise typer.Exit(0 if result.all_hold else 1)
+
+
+def _check_out_dir(out: Path, experiment: str, config: Any, force: bool) -> None:
+    """Refuse early (before any work) when ``out`` holds a different run."""
+    import dataclasses
+
+    if force or not out.exists():
+        return
+    cfg = out / "config.json"
+    if not cfg.exists():
+        if any(out.iterdir()):
+            raise InputError(f"{out} exists and is not a run directory; use --force or another --out")
+        return
+    try:
+        old = json.loads(cfg.read_text())
+    except (OSError, ValueError):
+        raise InputError(f"{out}/config.json is unreadable; use --force to overwrite") from None
+    new = json.loads(json.dumps(dataclasses.asdict(config), default=str))
+    if old.get("experiment") != experiment or old.get("config") != new:
+        raise InputError(f"{out} holds a different run ({old.get('experiment')}); use --force to overwrite")
+
+
+@app.command("train")
+def train_cmd(
+        data: Path = typer.Option(..., "--data", help=".npz with X (n, d), y (n,) [X_test, y_test]"),
+        model: str = typer.Option("linear", "--model", help="linear, diagonal, factorized, neuron, mlp, ..."),
+        loss: str = typer.Option("square", "--loss", help="square, exp or logistic"),
+        optimizer: str = typer.Option("gd", "--optimizer", help="gd, sgd, momentum, nesterov, adam, normalized-gd, flow"),
+        lr: Optional[float] = typer.Option(None, "--lr", help="step size h"),
+        steps: Optional[int] = typer.Option(None, "--steps", help="number of steps"),
+        batch_size: Optional[int] = typer.Option(None, "--batch-size", help="minibatch size (sgd)"),
+        time_horizon: Optional[float] = typer.Option(None, "--time", help="final time T (--optimizer flow)"),
+        solver: Optional[str] = typer.Option(None, "--solver", help="ODE solver for flow: tsit5, dopri5, dopri8, kvaerno5"),
+        modified_loss: Optional[str] = typer.Option(None, "--modified-loss", help="flow on a modified loss: igr or sgd (needs --lr)"),
+        init: Optional[Path] = typer.Option(None, "--init", help="initial w0 as .npy (linear model)"),
+        seed: int = typer.Option(0, "--seed"),
+        dtype: str = typer.Option("float64", "--dtype", help="float64 or float32"),
+        depth: Optional[int] = typer.Option(None, "--depth"),
+        init_scale: Optional[float] = typer.Option(None, "--init-scale"),
+        init_shape: Optional[float] = typer.Option(None, "--init-shape"),
+        param: Optional[str] = typer.Option(None, "--param", help="diagonal parameterization: uu-vv, uv, power"),
+        groups: Optional[Path] = typer.Option(None, "--groups", help=".npy of group ids (grouped-diagonal)"),
+        width: Optional[int] = typer.Option(None, "--width", help="hidden width (factorized)"),
+        widths: Optional[str] = typer.Option(None, "--widths", help="hidden widths, comma-separated (mlp)"),
+        activation: Optional[str] = typer.Option(None, "--activation"),
+        leaky_slope: Optional[float] = typer.Option(None, "--leaky-slope"),
+        bias: Optional[bool] = typer.Option(None, "--bias/--no-bias"),
+        output_scale: Optional[float] = typer.Option(None, "--output-scale"),
+        parameterization: Optional[str] = typer.Option(None, "--parameterization", help="standard or ntk"),
+        init_kind: Optional[str] = typer.Option(None, "--init-kind", help="factorized init: gaussian, balanced, identity, orthogonal"),
+        save: Path = typer.Option(..., "--save", help="output .npz (w, steps, loss, ...)"),
+        as_json: bool = typer.Option(False, "--json", help="print a JSON summary")) -> None:
+    """Train a model on your own data and save the end-to-end predictor and the loss history."""
+    import numpy as np
+
+    from implicit_bias import losses as L
+    from implicit_bias.engine import train
+    from implicit_bias.models import make_model
+    from implicit_bias.optim import make_optimizer
+    from implicit_bias.problems import validate_labels
+
+    problem = load_data(data)
+    loss_fn = L.get_loss(loss)
+    if loss_fn.is_classification:
+        validate_labels(problem.y)
+    w0 = _load_npy(init, "--init") if init is not None else None
+    group_ids = _load_npy(groups, "--groups") if groups is not None else None
+    if w0 is not None and init_kind is not None:
+        raise InputError("give --init (a w0 file, linear model) or --init-kind (factorized), not both")
+    opts = dict(init=w0 if w0 is not None else init_kind, depth=depth, init_scale=init_scale,
+                init_shape=init_shape, param=param, groups=group_ids, width=width, activation=activation,
+                leaky_slope=leaky_slope, bias=bias, output_scale=output_scale, parameterization=parameterization)
+    if widths is not None:
+        try:
+            opts["widths"] = tuple(int(v) for v in widths.split(",") if v.strip())
+        except ValueError:
+            raise InputError(f"--widths must be comma-separated integers, got {widths!r}") from None
+    net = make_model(model, problem.n_features, **opts, **_problem_options(model, problem))
+    if lr is not None and lr <= 0:
+        raise InputError(f"--lr must be positive, got {lr}")
+    if optimizer == "flow":
+        if time_horizon is None:
+            raise InputError("--optimizer flow needs --time T")
+        if modified_loss is not None:
+            from implicit_bias.optim.modified import make_modified_flow
+
+            if lr is None:
+                raise InputError("--modified-loss needs the step size it describes: --lr H")
+            n_batches = problem.n_samples // batch_size if batch_size else None
+            opt = make_modified_flow(modified_loss, step_size=lr, n_batches=n_batches,
+                                     **({"solver": solver} if solver else {}))
+        else:
+            opt = make_optimizer("flow", solver=solver)
+    else:
+        if modified_loss is not None:
+            raise InputError(f"--modified-loss describes gradient flow (--optimizer flow), not {optimizer}")
+        if time_horizon is not None:
+            raise InputError("--time applies to --optimizer flow; use --steps for step methods")
+        if steps is None or lr is None:
+            raise InputError(f"--optimizer {optimizer} needs --steps N and --lr H")
+        if batch_size is not None and batch_size > problem.n_samples:
+            raise InputError(f"--batch-size {batch_size} is larger than the number of samples {problem.n_samples}")
+        opt = make_optimizer(optimizer, batch_size=batch_size)
+    _check_save_path(save)
+    with ProgressBar(enabled=not as_json):
+        out = train(net, loss_fn, opt, problem, steps=steps, time_horizon=time_horizon, step_size=lr,
+                    hparams={"seed": seed}, dtype=dtype, description=f"{model}/{optimizer}")
+    e2e = np.asarray(out.end_to_end[0])
+    arrays = {"w" if e2e.ndim == 1 else "W": e2e, "steps": np.asarray(out.steps), "loss": out.records["loss"][0],
+              "log_loss": out.records["log_loss"][0], "final_loss": np.asarray(out.final_loss[0]),
+              "diverged": np.asarray(out.diverged[0]), "converged": np.asarray(out.converged[0])}
+    arrays.update(_param_arrays(out.params))
+    if problem.has_test:
+        import jax
+
+        params0 = jax.tree_util.tree_map(lambda x: x[0], out.params)
+        arrays["predictions_test"] = np.asarray(net.predict(params0, np.asarray(problem.X_test)))
+    save_npz_atomic(save, arrays)
+    summary = {"final_loss": float(out.final_loss[0]), "steps": int(steps) if steps else None,
+               "time": time_horizon, "converged": bool(out.converged[0]), "diverged": bool(out.diverged[0]),
+               "norm_w": float(np.linalg.norm(e2e)), "solver_ok": bool(out.solver_ok[0]),
+               "solver_steps": int(out.solver_steps[0]), "saved": str(save)}
+    if as_json:
+        emit_json(summary)
+    else:
+        for k, v in summary.items():
+            typer.echo(f"{k:>13}: {v}")
+        if summary["diverged"]:
+            typer.echo("warning: the run diverged (non-finite loss); the last finite iterate was saved", err=True)
+        elif not summary["converged"]:
+            typer.echo("note: the run did not converge (see --steps/--time)", err=True)
+
+
+def _problem_options(model: str, problem) -> dict:
+    """Options a model takes from the data itself (a matrix problem's shape and kind)."""
+    from implicit_bias.models import available_models
+
+    spec = available_models().get(model)
+    accepted = spec.options if spec is not None else ()
+    return {k: (tuple(v) if k == "shape" else v) for k, v in problem.meta.items()
+            if k in ("shape", "kind") and k in accepted}
+
+
+def _param_arrays(params) -> dict:
+    import jax
+    import numpy as np
+
+    leaves, _ = jax.tree_util.tree_flatten_with_path(params)
+    out = {}
+    for path, leaf in leaves:
+        key = "param" + "".join(f"_{getattr(p, 'key', getattr(p, 'idx', getattr(p, 'name', p)))}" for p in path)
+        out[key] = np.asarray(leaf)[0]
+    return out
+
+
+def _load_npy(path: Path, flag: str):
+    import numpy as np
+
+    if not path.exists():
+        raise InputError(f"{flag}: file not found: {path}")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise InputError(f"{flag}: cannot read {path} as .npy: {err}") from None
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{flag}: {path} contains NaN or inf")
+    return arr
+
+
+def _check_save_path(save: Path) -> None:
+    if save.suffix != ".npz":
+        raise InputError(f"--save must name an .npz file, got {save}")
+    if not save.parent.exists() and str(save.parent) not in ("", "."):
+        raise InputError(f"--save: directory does not exist: {save.parent}")
+
+
+@app.command("reference")
+def reference(name: str = typer.Argument(..., help="min-l2, max-margin, min-l1, q-alpha, group-lasso, nuclear-norm, ..."),
+              data: Path = typer.Option(..., "--data"),
+              init: Optional[Path] = typer.Option(None, "--init", help="w0 .npy (min-l2)"),
+              alpha: Optional[float] = typer.Option(None, "--alpha", help="init scale α (q-alpha)"),
+              depth: Optional[int] = typer.Option(None, "--depth", help="depth D (q-alpha)"),
+              shape: Optional[float] = typer.Option(None, "--shape", help="init shape s (q-alpha)"),
+              nonnegative: Optional[bool] = typer.Option(None, "--nonnegative/--signed", help="min-l1 sign constraint"),
+              groups: Optional[Path] = typer.Option(None, "--groups", help="group ids .npy (group-lasso)"),
+              save: Path = typer.Option(..., "--save"),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """Compute an explicit reference solution (pseudo-inverse, QP, LP, convex program)."""
+    from implicit_bias.references import get_reference
+
+    spec = get_reference(name)
+    problem = load_data(data)
+    given = {"init": _load_npy(init, "--init") if init is not None else None, "alpha": alpha, "depth": depth,
+             "shape": shape, "nonnegative": nonnegative,
+             "groups": _load_npy(groups, "--groups") if groups is not None else None}
+    given = {k: v for k, v in given.items() if v is not None}
+    extra = sorted(set(given) - set(spec.options))
+    if extra:
+        raise InputError(f"reference '{name}' does not take {', '.join('--' + e for e in extra)}")
+    _check_save_path(save)
+    ref = spec.compute(problem, **given)
+    save_npz_atomic(save, ref.to_npz())
+    summary = {**ref.summary(), "saved": str(save)}
+    if as_json:
+        emit_json(summary)
+    else:
+        for k, v in summary.items():
+            typer.echo(f"{k:>14}: {v}")
+
+
+@app.command("reproduce")
+def reproduce(quick: bool = typer.Option(False, "--quick", help="quick configurations (minutes on a CPU)"),
+              only: list[str] = typer.Option([], "--only", help="run only these entries (repeatable)"),
+              out: Path = typer.Option(Path("results"), "--out", help="report directory"),
+              device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
+              force: bool = typer.Option(False, "--force", help="overwrite runs with a different configuration")) -> None:
+    """Run every catalog entry and write one report (DIR/index.html, DIR/summary.txt)."""
+    from implicit_bias.experiments import catalog, get_entry
+    from implicit_bias.report import summary_table, write_report
+    from implicit_bias.store import write_run
+
+    select_device(device)
+    names = list(only) or list(catalog())
+    entries = [get_entry(n) for n in names]
+    configs = [e.config(quick=quick) for e in entries]
+    for e, c in zip(entries, configs):
+        _check_out_dir(out / e.name, e.name, c, force)
+    run_dirs, failed = [], []
+    with ProgressBar(enabled=True, overall=len(entries)) as bar:
+        for entry, config in zip(entries, configs):
+            bar.entry(entry.name)
+            start = time.perf_counter()
+            result = entry.run(config)
+            result.wall_time = time.perf_counter() - start
+            write_run(result, out / entry.name, entry=entry.meta(), force=force)
+            run_dirs.append(out / entry.name)
+            if not result.all_hold:
+                failed.append(entry.name)
+            bar.done(entry.name, result)
+    index = write_report(run_dirs, out)
+    table = summary_table(run_dirs)
+    (out / "summary.txt").write_text(table + "\n")
+    typer.echo(table)
+    typer.echo(f"report: {index}")
+    if failed:
+        typer.echo(f"claims failed in: {', '.join(failed)}", err=True)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command("report")
+def report(directory: Path = typer.Argument(..., help="a run directory, or a directory of runs")) -> None:
+    """Re-render the report of existing runs without re-running them."""
+    from implicit_bias.report import render_run, write_report
+    from implicit_bias.store import find_runs
+
+    if not directory.exists():
+        raise InputError(f"no such directory: {directory}")
+    if (directory / "claims.json").exists():
+        typer.echo(str(render_run(directory)))
+        return
+    runs = find_runs([directory])
+    if not runs:
+        raise InputError(f"no runs found under {directory}")
+    typer.echo(str(write_report(runs, directory)))
+
+
+@app.command("runs")
+def runs(paths: list[Path] = typer.Argument(None, help="directories to search (default: runs results)"),
+         where: Optional[str] = typer.Option(None, "--where", help="SQL condition on the runs table, e.g. \"n_failed > 0\""),
+         as_json: bool = typer.Option(False, "--json")) -> None:
+    """List and query runs with DuckDB (tables: runs, claims, metrics)."""
+    from implicit_bias.store import query_runs
+
+    paths = [p for p in (paths or [Path("runs"), Path("results")]) if p.exists()]
+    if not paths:
+        raise InputError("no run directories found (give one or more paths)")
+    df = query_runs(paths, where=where)
+    if as_json:
+        emit_json(json.loads(df.to_json(orient="records")))
+        return
+    cols = [c for c in ("experiment", "n_claims", "n_failed", "wall_time", "run_dir") if c in df.columns]
+    typer.echo(df[cols].to_string(index=False) if len(df) else "no runs match")
+
+
+@app.command("bench")
+def bench(device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
+          quick: bool = typer.Option(False, "--quick"),
+          out: Path = typer.Option(Path("bench"), "--out"),
+          as_json: bool = typer.Option(False, "--json")) -> None:
+    """Time the sweep engine against per-configuration loops and the hardware floor."""
+    from implicit_bias.bench import run_benchmark
+
+    select_device(device)
+    with ProgressBar(enabled=not as_json):
+        table = run_benchmark(device=device, quick=quick, out_dir=out)
+    if as_json:
+        emit_json(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: turns bad input into one line on stderr and exit code 2."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="implicit-bias",
+                            standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        fail("interrupted", code=130)
+    except click.ClickException as exc:
+        fail(exc.format_message())
+    except (InputError, ReferenceFailure) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        fail("interrupted", code=130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""Helpers of the command line: progress bars, claim tables, atomic saves, errors, devices."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from implicit_bias import progress
+from implicit_bias.errors import InputError
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One line on stderr, then exit (2: bad input)."""
+    message = " ".join(str(message).split())
+    sys.stderr.write(f"error: {message}\n")
+    sys.exit(code)
+
+
+def emit_json(obj: Any) -> None:
+    """Print one JSON object on stdout (non-finite floats become null)."""
+
+    def clean(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {str(k): clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        if isinstance(x, (np.floating, float)):
+            return float(x) if math.isfinite(float(x)) else None
+        if isinstance(x, (np.integer,)):
+            return int(x)
+        if isinstance(x, np.bool_):
+            return bool(x)
+        if isinstance(x, np.ndarray):
+            return clean(x.tolist())
+        if isinstance(x, Path):
+            return str(x)
+        return x
+
+    sys.stdout.write(json.dumps(clean(obj), indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def parse_sets(items: list[str]) -> dict[str, str]:
+    """``["a=1", "b=x"]`` -> ``{"a": "1", "b": "x"}``."""
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set expects key=value, got {item!r}")
+        out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def load_data(path: Path):
+    """A problem from an .npz: vectors (X, y) or a matrix problem (A, y or rows, cols, values)."""
+    from implicit_bias.problems import load_problem
+
+    path = Path(path)
+    if path.exists() and path.suffix == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                keys = set(f.files)
+        except Exception:  # noqa: BLE001 - load_problem reports it properly
+            keys = set()
+        if "A" in keys or "rows" in keys:
+            try:
+                from implicit_bias.problems.matrix import load_matrix_problem
+            except ImportError:
+                raise InputError("matrix problems (A or rows/cols/values) are not supported by this installation") from None
+            with np.load(path, allow_pickle=False) as f:
+                return load_matrix_problem({k: np.asarray(f[k]) for k in f.files})
+    return load_problem(path)
+
+
+def save_npz_atomic(path: Path, arrays: dict[str, Any]) -> None:
+    """Write an .npz to a temporary file beside ``path``, then rename: never half-written."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".npz.tmp")
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def select_device(device: str) -> None:
+    """Pin JAX to the CPU, or check that a GPU is visible."""
+    import jax
+
+    if device not in ("cpu", "gpu"):
+        raise InputError(f"--device must be cpu or gpu, got {device!r}")
+    if device == "cpu":
+        jax.config.update("jax_platforms", "cpu")
+        return
+    try:
+        gpus = jax.devices("gpu")
+    except RuntimeError:
+        gpus = []
+    if not gpus:
+        raise InputError("--device gpu: JAX sees no GPU (install the CUDA build: pip install 'jax[cuda12]'; "
+                         "see benchmarks/README.md)")
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "nan"
+    if x == 0 or (1e-3 <= abs(x) < 1e5):
+        return f"{x:.4g}"
+    return f"{x:.3e}"
+
+
+def claims_table(result: Any, out: Path | None = None) -> None:
+    """Print the claims of a result as a table (rich when available)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table = Table(title=f"{result.experiment}  ({result.wall_time:.1f} s)", show_lines=False)
+    for col in ("claim", "measured", "", "expected", "tolerance", "holds"):
+        table.add_column(col, justify="left" if col in ("claim", "") else "right")
+    for c in result.claims:
+        table.add_row(c.name, _fmt(c.measured), c.relation, _fmt(c.expected), _fmt(c.tolerance),
+                      "[green]holds[/green]" if c.holds else "[bold red]FAILS[/bold red]")
+    console.print(table)
+    for note in result.notes:
+        console.print(f"note: {note}")
+    held = sum(c.holds for c in result.claims)
+    console.print(f"{held} of {len(result.claims)} claims hold" + (f"; results in {out}" if out else ""))
+
+
+class ProgressBar:
+    """A rich progress bar on stderr fed by the engine's ticks (see :mod:`implicit_bias.progress`)."""
+
+    def __init__(self, enabled: bool = True, overall: int | None = None) -> None:
+        self.enabled = enabled
+        self.overall = overall
+        self._progress = None
+        self._task = None
+        self._overall_task = None
+        self._scope = None
+
+    def __enter__(self) -> "ProgressBar":
+        if not self.enabled:
+            return self
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                                  TimeElapsedColumn(), console=Console(stderr=True), transient=False)
+        self._progress.start()
+        if self.overall:
+            self._overall_task = self._progress.add_task("catalog", total=self.overall)
+        self._scope = progress.reporting(self)
+        self._scope.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._scope is not None:
+            self._scope.__exit__(*exc)
+        if self._progress is not None:
+            self._progress.stop()
+
+    # Reporter protocol (called by the engine)
+    def start(self, description: str, total: float) -> None:
+        if self._progress is None:
+            return
+        if self._task is not None:
+            self._progress.remove_task(self._task)
+        self._task = self._progress.add_task(f"  {description}", total=max(total, 1e-300))
+        self._offset = 0.0
+        self._last = 0.0
+
+    def update(self, completed: float) -> None:
+        if self._progress is None or self._task is None:
+            return
+        if completed < self._last:  # a new chunk started over
+            self._offset += self._last
+        self._last = completed
+        self._progress.update(self._task, completed=self._offset + completed)
+
+    def stop(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.remove_task(self._task)
+            self._task = None
+
+    # catalog-level updates
+    def entry(self, name: str) -> None:
+        if self._progress is not None and self._overall_task is not None:
+            self._progress.update(self._overall_task, description=f"catalog: {name}")
+
+    def done(self, name: str, result: Any) -> None:
+        if self._progress is None:
+            return
+        verdict = "all claims hold" if result.all_hold else f"{result.n_failed} claim(s) FAIL"
+        self._progress.console.print(f"{name}: {verdict} ({result.wall_time:.1f} s)")
+        if self._overall_task is not None:
+            self._progress.advance(self._overall_task)

@@ -1,0 +1,343 @@
+"""Training as one compiled program: a scan over steps, vmapped over a grid of configurations.
+
+``train(model, loss, optimizer, problem, steps=..., hparams=grid(...))`` runs every
+configuration of the sweep (init scale, step size, seed, ...) in a single jit-compiled
+program: the configurations are a vmapped leading axis, the steps a ``lax.fori_loop``
+inside a ``lax.scan`` over log-spaced recording points. Gradient flow is the same sweep
+around ``diffrax.diffeqsolve``.
+
+A configuration whose loss or parameters become non-finite is frozen at its last finite
+iterate and flagged ``diverged``; the others run on. Sweeps larger than ``chunk_size``
+run in chunks of one compiled shape, with identical numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, NamedTuple
+
+import diffrax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from implicit_bias import progress
+from implicit_bias.errors import InputError
+from implicit_bias.losses import Loss
+from implicit_bias.problems.problem import Problem
+from implicit_bias.sweeps import as_hparams, log_spaced_steps, log_spaced_times
+
+RecordFn = Callable[[Any, Mapping[str, jax.Array], Mapping[str, jax.Array]], dict]
+
+DTYPES = {"float64": jnp.float64, "float32": jnp.float32}
+
+
+@dataclass
+class TrainResult:
+    """Everything a sweep produced; arrays have a leading axis of M configurations.
+
+    Attributes:
+      params: final parameters (pytree, leading axis M).
+      end_to_end: (M, ...) final end-to-end predictors.
+      steps: (R,) recorded steps (or times, for gradient flow; see ``time_axis``).
+      records: name -> (M, R, ...) recorded metrics ("loss", "log_loss", "w", ...).
+      hparams: name -> (M,) the configuration grid.
+      diverged: (M,) bool, a non-finite loss or iterate was met (the run was frozen there).
+      diverged_at: (M,) the step (or time) of divergence, -1 if none.
+      converged: (M,) bool, see :func:`train`.
+      final_loss: (M,) full-batch training loss at the end.
+      solver_ok: (M,) bool, the ODE solver finished (always True for step methods).
+      solver_steps: (M,) number of solver steps (gradient flow), or the step count.
+      compile_seconds, run_seconds: wall time split into compilation and execution.
+    """
+
+    params: Any
+    end_to_end: np.ndarray
+    steps: np.ndarray
+    records: dict[str, np.ndarray]
+    hparams: dict[str, np.ndarray]
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+    converged: np.ndarray
+    final_loss: np.ndarray
+    solver_ok: np.ndarray
+    solver_steps: np.ndarray
+    time_axis: str = "step"
+    compile_seconds: float = 0.0
+    run_seconds: float = 0.0
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_configs(self) -> int:
+        return int(self.diverged.shape[0])
+
+    def metrics_frame(self, series: str = "train", metrics: tuple[str, ...] | None = None):
+        """Long-format table (series, config, step, metric, value, <hparams>) of scalar records."""
+        import pandas as pd
+
+        frames = []
+        names = metrics or tuple(k for k, v in self.records.items() if v.ndim == 2)
+        M, R = self.n_configs, len(self.steps)
+        cfg = np.repeat(np.arange(M), R)
+        stp = np.tile(self.steps, M)
+        for name in names:
+            values = np.asarray(self.records[name], dtype=np.float64)
+            df = pd.DataFrame({"series": series, "config": cfg, "step": stp, "metric": name,
+                               "value": values.reshape(-1)})
+            for key, arr in self.hparams.items():
+                df[key] = np.repeat(np.asarray(arr, dtype=np.float64), R)
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+class _State(NamedTuple):
+    params: Any
+    opt_state: Any
+    key: jax.Array
+    diverged: jax.Array
+    diverged_at: jax.Array
+
+
+def _tree_where(cond: jax.Array, a: Any, b: Any) -> Any:
+    return jax.tree_util.tree_map(lambda x, y: jnp.where(cond, x, y), a, b)
+
+
+def _all_finite(tree: Any) -> jax.Array:
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)
+              if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.array(True)
+
+
+def _cast(tree: Any, dtype: Any) -> Any:
+    return jax.tree_util.tree_map(
+        lambda x: x.astype(dtype) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x, tree)
+
+
+def _batch_indices(key: jax.Array, k: jax.Array, n: int, batch_size: int) -> jax.Array:
+    """Indices of minibatch k: epoch k // m reshuffles (without replacement), m = n // batch_size."""
+    per_epoch = n // batch_size
+    epoch, j = k // per_epoch, k % per_epoch
+    perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
+    return jax.lax.dynamic_slice(perm, (j * batch_size,), (batch_size,))
+
+
+def default_record(model: Any, loss: Loss, end_to_end: bool) -> RecordFn:
+    """Records the full-batch loss, its log and (optionally) the end-to-end predictor."""
+
+    def record(params, hp, data):
+        f = model.predict(params, data["X"])
+        out = {"loss": loss.value(f, data["y"]), "log_loss": loss.log_value(f, data["y"])}
+        if end_to_end:
+            out["w"] = model.end_to_end(params)
+        return out
+
+    return record
+
+
+def _objective(model: Any, loss: Loss, optimizer: Any) -> Callable:
+    """objective(params, X, y, hp): L (or log L), then the optimizer's own modification
+    (``optimizer.modify_objective(objective)``, e.g. L + λ‖∇L‖²) when it defines one."""
+    log = optimizer.uses_log_loss
+
+    def objective(params, X, y, hp):
+        f = model.predict(params, X)
+        return loss.log_value(f, y) if log else loss.value(f, y)
+
+    modify = getattr(optimizer, "modify_objective", None)
+    return modify(objective) if modify is not None else objective
+
+
+def _init_params(model: Any, hp: Mapping[str, jax.Array], dtype: Any) -> tuple[Any, jax.Array]:
+    key = jax.random.PRNGKey(hp["seed"])
+    k_init, k_run = jax.random.split(key)
+    return _cast(model.init(hp, k_init), dtype), k_run
+
+
+def _step_program(model, loss, optimizer, record, bounds, n, dtype):
+    """The jitted program for step-based optimizers: hp (M,) leaves, data -> outputs."""
+    objective = _objective(model, loss, optimizer)
+    batch = optimizer.batch_size
+    value_and_grad = jax.value_and_grad(objective)
+
+    def init_state(hp):
+        params, key = _init_params(model, hp, dtype)
+        opt_state = optimizer.transform(hp).init(params)
+        return _State(params, opt_state, key, jnp.array(False), jnp.array(-1))
+
+    def one_step(k, state: _State, hp, data):
+        tx = optimizer.transform(hp)
+        X, y = data["X"], data["y"]
+        if batch is not None and batch < n:
+            idx = _batch_indices(state.key, k, n, batch)
+            X, y = X[idx], y[idx]
+        y = optimizer.perturb_targets(y, hp, jax.random.fold_in(state.key, -k - 1))
+        value, grads = value_and_grad(state.params, X, y, hp)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        ok = jnp.isfinite(value) & _all_finite(params)
+        bad = state.diverged | ~ok
+        return _State(_tree_where(bad, state.params, params), _tree_where(bad, state.opt_state, opt_state),
+                      state.key, bad, jnp.where(state.diverged | ok, state.diverged_at, k))
+
+    def program(hp, data):
+        state = jax.vmap(init_state)(hp)
+        first = jax.vmap(record, in_axes=(0, 0, None))(state.params, hp, data)
+
+        def segment(state, lo_hi):
+            lo, hi = lo_hi
+            body = lambda k, st: jax.vmap(one_step, in_axes=(None, 0, 0, None))(k, st, hp, data)  # noqa: E731
+            state = jax.lax.fori_loop(lo, hi, body, state)
+            jax.debug.callback(progress.tick, hi)
+            return state, jax.vmap(record, in_axes=(0, 0, None))(state.params, hp, data)
+
+        state, recs = jax.lax.scan(segment, state, (bounds[:-1], bounds[1:]))
+        recs = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b], 0), first, recs)
+        recs = jax.tree_util.tree_map(lambda r: jnp.swapaxes(r, 0, 1), recs)  # (M, R, ...)
+        steps_done = jnp.full(state.diverged.shape, bounds[-1])
+        return state.params, recs, state.diverged, state.diverged_at, jnp.ones_like(state.diverged), steps_done
+
+    return jax.jit(program)
+
+
+def _flow_program(model, loss, flow, record, times, dtype):
+    """The jitted program for gradient flow (diffrax), vmapped over configurations."""
+    objective = _objective(model, loss, flow)
+    grad = jax.grad(objective)
+    solver = flow.make_solver()
+    controller = diffrax.PIDController(rtol=flow.rtol, atol=flow.atol)
+    t1 = float(times[-1])
+
+    def solve(hp, data):
+        params, _ = _init_params(model, hp, dtype)
+        term = diffrax.ODETerm(lambda t, p, args: jax.tree_util.tree_map(jnp.negative, grad(p, data["X"], data["y"], hp)))
+        saveat = diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=times, fn=lambda t, p, args: record(p, hp, data)),
+                                      diffrax.SubSaveAt(t1=True)])
+        sol = diffrax.diffeqsolve(term, solver, t0=0.0, t1=t1, dt0=None, y0=params, saveat=saveat,
+                                  stepsize_controller=controller, max_steps=flow.max_steps, throw=False)
+        recs, final = sol.ys
+        final = jax.tree_util.tree_map(lambda x: x[-1], final)
+        ok = sol.result == diffrax.RESULTS.successful
+        finite = _all_finite(final)
+        return final, recs, ~finite, jnp.where(finite, -1.0, t1), ok, sol.stats["num_steps"]
+
+    def program(hp, data):
+        out = jax.vmap(solve, in_axes=(0, None))(hp, data)
+        jax.debug.callback(progress.tick, t1)
+        return out
+
+    return jax.jit(program)
+
+
+def _pad(hp: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    M = len(next(iter(hp.values())))
+    if M == size:
+        return hp
+    return {k: np.concatenate([v, np.repeat(v[-1:], size - M)]) for k, v in hp.items()}
+
+
+def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: int | None = None,
+          time_horizon: float | None = None, step_size: float | None = None,
+          hparams: Mapping[str, Any] | None = None, n_records: int = 64,
+          record: RecordFn | None = None, record_end_to_end: bool = True,
+          dtype: str = "float64", chunk_size: int | None = None,
+          record_steps: np.ndarray | None = None, converged_rtol: float = 1e-10,
+          description: str = "training") -> TrainResult:
+    """Train every configuration of a sweep in one compiled program.
+
+    Args:
+      model, loss, optimizer: what to train and how (a step optimizer or :class:`~implicit_bias.optim.Flow`).
+      problem: the data; X (n, d), y (n,).
+      steps: number of steps (step optimizers).
+      time_horizon: final time T (gradient flow).
+      step_size: the step size h, unless swept in ``hparams["step_size"]``.
+      hparams: name -> scalar or (M,) array; scalars are broadcast. ``seed`` (int) keys
+        the initialization and the minibatch order; default 0.
+      n_records: about how many log-spaced points to record (0 and the end included).
+      record: ``record(params, hp, data) -> dict`` of metrics; default: loss, log_loss, w.
+        ``data`` holds X, y and, when the problem has them, X_test, y_test.
+      dtype: "float64" (default) or "float32".
+      chunk_size: run at most this many configurations at a time (same numbers).
+      converged_rtol: a square-loss run has converged when L_final ≤ rtol · L_0; an
+        exp-tailed run when every training point is classified correctly.
+
+    Returns:
+      A :class:`TrainResult`.
+    """
+    if dtype not in DTYPES:
+        raise InputError(f"dtype must be float64 or float32, got {dtype!r}")
+    jdtype = DTYPES[dtype]
+    is_flow = getattr(optimizer, "kind", "steps") == "flow"
+    hp = as_hparams(hparams or {}, int_keys=("seed",))
+    if not is_flow:
+        if steps is None or steps <= 0:
+            raise InputError(f"number of steps must be positive, got {steps}")
+        if "step_size" not in hp:
+            if step_size is None:
+                raise InputError("a step size is required (step_size=... or hparams['step_size'])")
+            hp = as_hparams({**hp, "step_size": step_size}, int_keys=("seed",))
+        if np.any(np.asarray(hp["step_size"]) <= 0):
+            raise InputError("step size must be positive")
+        bs = optimizer.batch_size
+        if bs is not None and bs > problem.n_samples:
+            raise InputError(f"batch size {bs} is larger than the number of samples {problem.n_samples}")
+    else:
+        if time_horizon is None or time_horizon <= 0:
+            raise InputError(f"gradient flow needs a positive time horizon, got {time_horizon}")
+    if "seed" not in hp:
+        hp = as_hparams({**hp, "seed": 0}, int_keys=("seed",))
+    M = len(hp["seed"])
+    hp = {k: (v.astype(np.float32) if dtype == "float32" and v.dtype == np.float64 else v) for k, v in hp.items()}
+
+    data = {"X": problem.X, "y": problem.y}
+    if problem.has_test:
+        data.update(X_test=problem.X_test, y_test=problem.y_test)
+    data = {k: jnp.asarray(v, dtype=jdtype) if np.issubdtype(np.asarray(v).dtype, np.floating) else jnp.asarray(v)
+            for k, v in data.items()}
+    record = record or default_record(model, loss, record_end_to_end)
+
+    if is_flow:
+        axis = np.asarray(record_steps, dtype=np.float64) if record_steps is not None else log_spaced_times(time_horizon, n_records)
+        program = _flow_program(model, loss, optimizer, record, jnp.asarray(axis, dtype=jdtype), jdtype)
+    else:
+        axis = np.asarray(record_steps, dtype=np.int64) if record_steps is not None else log_spaced_steps(steps, n_records)
+        program = _step_program(model, loss, optimizer, record, jnp.asarray(axis), problem.n_samples, jdtype)
+
+    size = min(M, chunk_size) if chunk_size else M
+    chunks = [{k: v[i:i + size] for k, v in hp.items()} for i in range(0, M, size)]
+    t_start = time.perf_counter()
+    lowered = program.lower(jax.tree_util.tree_map(jnp.asarray, _pad(chunks[0], size)), data)
+    compiled = lowered.compile()
+    t_compiled = time.perf_counter()
+    progress.start(description, float(axis[-1]) * len(chunks))
+    outs = []
+    try:
+        for i, chunk in enumerate(chunks):
+            m = len(chunk["seed"])
+            out = compiled(jax.tree_util.tree_map(jnp.asarray, _pad(chunk, size)), data)
+            out = jax.tree_util.tree_map(lambda x: np.asarray(x)[:m], jax.block_until_ready(out))
+            outs.append(out)
+    finally:
+        progress.stop()
+    t_done = time.perf_counter()
+    params, recs, diverged, diverged_at, solver_ok, solver_steps = (
+        jax.tree_util.tree_map(lambda *xs: np.concatenate(xs, 0), *[o[j] for o in outs]) for j in range(6))
+
+    final_params_j = jax.tree_util.tree_map(jnp.asarray, params)
+    e2e = np.asarray(jax.vmap(model.end_to_end)(final_params_j))
+    f_final = jax.vmap(model.predict, in_axes=(0, None))(final_params_j, data["X"])
+    final_loss = np.asarray(jax.vmap(loss.value, in_axes=(0, None))(f_final, data["y"]))
+    if loss.is_classification:
+        converged = np.all(np.asarray(f_final) * np.asarray(problem.y)[None, :] > 0, axis=1)
+    else:
+        f0 = np.asarray(recs["loss"])[:, 0] if "loss" in recs else np.full(M, np.inf)
+        converged = final_loss <= converged_rtol * np.maximum(f0, np.finfo(np.float64).tiny)
+    converged = converged & ~np.asarray(diverged) & np.asarray(solver_ok, dtype=bool)
+    return TrainResult(params=params, end_to_end=e2e, steps=axis, records=dict(recs), hparams=hp,
+                       diverged=np.asarray(diverged, dtype=bool), diverged_at=np.asarray(diverged_at),
+                       converged=converged, final_loss=final_loss,
+                       solver_ok=np.asarray(solver_ok, dtype=bool), solver_steps=np.asarray(solver_steps),
+                       time_axis="time" if is_flow else "step",
+                       compile_seconds=t_compiled - t_start, run_seconds=t_done - t_compiled,
+                       info={"dtype": dtype, "chunks": len(chunks), "chunk_size": size})

@@ -1,0 +1,63 @@
+"""Progress reporting from inside compiled programs, without I/O in the math.
+
+The engine calls :func:`tick` (through ``jax.debug.callback``) at every recorded step.
+Whoever wants a progress bar (the command line) installs a reporter with
+:func:`reporting`; without one, ticks are ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from typing import Callable, Iterator, Protocol
+
+
+class Reporter(Protocol):
+    def start(self, description: str, total: float) -> None: ...
+    def update(self, completed: float) -> None: ...
+    def stop(self) -> None: ...
+
+
+_REPORTER: contextvars.ContextVar[Reporter | None] = contextvars.ContextVar("reporter", default=None)
+_CURRENT: list[Reporter] = []
+
+
+@contextlib.contextmanager
+def reporting(reporter: Reporter) -> Iterator[Reporter]:
+    """Send progress of every training run in this block to ``reporter``."""
+    token = _REPORTER.set(reporter)
+    _CURRENT.append(reporter)
+    try:
+        yield reporter
+    finally:
+        _CURRENT.remove(reporter)
+        _REPORTER.reset(token)
+
+
+def _active() -> Reporter | None:
+    # jax callbacks may run on another thread, where the context variable is unset.
+    return _REPORTER.get() or (_CURRENT[-1] if _CURRENT else None)
+
+
+def start(description: str, total: float) -> None:
+    r = _active()
+    if r is not None:
+        r.start(description, total)
+
+
+def tick(completed) -> None:
+    """Host callback: the program has reached step (or time) ``completed``."""
+    r = _active()
+    if r is not None:
+        r.update(float(completed))
+
+
+def stop() -> None:
+    r = _active()
+    if r is not None:
+        r.stop()
+
+
+def callback() -> Callable:
+    """The function the engine passes to ``jax.debug.callback``."""
+    return tick

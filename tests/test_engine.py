@@ -1,0 +1,128 @@
+"""The engine against closed forms: GD and momentum recursions, the flow's matrix exponential,
+divergence flags, minibatch sampling, log-spaced records and vmapped sweeps."""
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+
+import implicit_bias as ib
+from implicit_bias import losses, optim
+from implicit_bias.engine import _batch_indices
+from implicit_bias.errors import InputError
+from implicit_bias.models import LinearModel
+from implicit_bias.problems import gaussian_regression
+
+
+def _gd_loop(X, y, w0, h, steps, beta=0.0):
+    """Independent numpy heavy-ball recursion on (1/2n)‖Xw − y‖² (beta = 0 is GD)."""
+    n = X.shape[0]
+    w, m, path = w0.copy(), np.zeros_like(w0), [w0.copy()]
+    for _ in range(steps):
+        g = X.T @ (X @ w - y) / n
+        m = beta * m + g
+        w = w - h * m
+        path.append(w.copy())
+    return np.array(path)
+
+
+def test_gd_matches_numpy_recursion_at_every_record(seed):
+    p = gaussian_regression(10, 30, seed=seed)
+    out = ib.train(LinearModel(30), losses.square, optim.GD(), p, steps=300, step_size=0.7,
+                   hparams={"init_scale": 1.0, "seed": seed})
+    w0 = out.records["w"][0, 0]
+    path = _gd_loop(p.X, p.y, w0, 0.7, 300)
+    np.testing.assert_allclose(out.records["w"][0], path[out.steps], rtol=1e-11, atol=1e-13)
+
+
+def test_momentum_matches_heavy_ball_recursion(seed):
+    p = gaussian_regression(10, 30, seed=seed)
+    out = ib.train(LinearModel(30), losses.square, optim.Momentum(beta=0.8), p, steps=200, step_size=0.3)
+    path = _gd_loop(p.X, p.y, np.zeros(30), 0.3, 200, beta=0.8)
+    np.testing.assert_allclose(out.end_to_end[0], path[-1], rtol=1e-10, atol=1e-12)
+
+
+def test_flow_matches_matrix_exponential(seed):
+    p = gaussian_regression(8, 20, seed=seed)
+    n, d = p.X.shape
+    H, b = p.X.T @ p.X / n, p.X.T @ p.y / n
+    out = ib.train(LinearModel(20), losses.square, optim.Flow(solver="dopri8", rtol=1e-12, atol=1e-14), p,
+                   time_horizon=50.0, hparams={"init_scale": 0.5, "seed": seed}, n_records=12)
+    w0 = out.records["w"][0, 0]
+    aug = np.zeros((d + 1, d + 1))
+    aug[:d, :d], aug[:d, d] = -H, b
+    for t, w in zip(out.steps, out.records["w"][0]):
+        exact = (scipy.linalg.expm(aug * t) @ np.r_[w0, 1.0])[:d]
+        np.testing.assert_allclose(w, exact, rtol=1e-9, atol=1e-11)
+
+
+def test_sweep_equals_separate_runs():
+    p = gaussian_regression(10, 30, seed=3)
+    sweep = ib.train(LinearModel(30), losses.square, optim.GD(), p, steps=100,
+                     hparams=ib.grid(step_size=[0.1, 0.5], init_scale=[0.0, 1.0], seed=[0]))
+    assert sweep.n_configs == 4
+    for i in range(4):
+        one = ib.train(LinearModel(30), losses.square, optim.GD(), p, steps=100,
+                       hparams={k: v[i] for k, v in sweep.hparams.items()})
+        np.testing.assert_allclose(sweep.end_to_end[i], one.end_to_end[0], rtol=1e-12, atol=1e-14)
+
+
+def test_diverged_configuration_is_flagged_and_others_finish():
+    p = gaussian_regression(10, 30, seed=0)
+    lam = np.linalg.eigvalsh(p.X.T @ p.X / 10).max()
+    out = ib.train(LinearModel(30), losses.square, optim.GD(), p, steps=3000,
+                   hparams={"step_size": [0.5 / lam, 50.0 / lam]})
+    assert not out.diverged[0] and out.converged[0]
+    assert out.diverged[1] and not out.converged[1]
+    assert 0 < out.diverged_at[1] < 3000
+    assert np.all(np.isfinite(out.end_to_end[1]))  # frozen at the last finite iterate
+
+
+def test_sgd_epochs_visit_each_sample_once():
+    import jax
+
+    key = jax.random.PRNGKey(0)
+    for epoch in range(3):
+        idx = np.concatenate([np.asarray(_batch_indices(key, jnp.asarray(epoch * 4 + j), 12, 3)) for j in range(4)])
+        assert sorted(idx.tolist()) == list(range(12))
+
+
+def test_normalized_gd_is_gd_on_log_loss():
+    p = ib.problems.planted_margin_classification(20, 4, seed=1)
+    out = ib.train(LinearModel(4), losses.exp, optim.NormalizedGD(), p, steps=1, step_size=0.3,
+                   hparams={"init_scale": 0.1, "seed": 0}, record_steps=np.array([0, 1]))
+    w0 = out.records["w"][0, 0]
+    m = p.y * (p.X @ w0)
+    grad = -(np.exp(-m)[:, None] * p.y[:, None] * p.X).mean(0) / np.exp(-m).mean()
+    np.testing.assert_allclose(out.end_to_end[0], w0 - 0.3 * grad, rtol=1e-12)
+
+
+def test_log_spaced_steps_cover_range():
+    s = ib.log_spaced_steps(10_000, 50)
+    assert s[0] == 0 and s[-1] == 10_000 and np.all(np.diff(s) > 0)
+    big = s[s >= 10]
+    ratios = big[1:] / big[:-1]
+    assert ratios.max() < 1.35  # ≈ 10_000^(1/48) = 1.21 once the integers spread out
+
+
+def test_grid_is_cartesian_product():
+    g = ib.grid(a=[1, 2, 3], b=[10, 20])
+    assert len(g["a"]) == 6
+    assert set(zip(g["a"], g["b"])) == {(a, b) for a in (1, 2, 3) for b in (10, 20)}
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"steps": 0, "step_size": 0.1}, "steps"),
+    ({"steps": 10, "step_size": -1.0}, "step size"),
+    ({"steps": 10}, "step size"),
+])
+def test_bad_arguments_raise_input_error(kwargs, match):
+    p = gaussian_regression(5, 10, seed=0)
+    with pytest.raises(InputError, match=match):
+        ib.train(LinearModel(10), losses.square, optim.GD(), p, **kwargs)
+
+
+def test_batch_larger_than_n_is_rejected():
+    p = gaussian_regression(5, 10, seed=0)
+    with pytest.raises(InputError, match="batch size"):
+        ib.train(LinearModel(10), losses.square, optim.SGD(batch_size=6), p, steps=10, step_size=0.1)
