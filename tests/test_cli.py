@@ -1,0 +1,172 @@
+"""The command line's public contract: exit codes, one-line errors, JSON on stdout, .npz schemas."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from implicit_bias.cli import main
+from implicit_bias.problems import gaussian_regression, planted_margin_classification
+
+
+def call(args, capsys):
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    out = capsys.readouterr()
+    return exc.value.code, out.out, out.err
+
+
+@pytest.fixture
+def regression_file(tmp_path):
+    p = gaussian_regression(10, 30, seed=0)
+    path = tmp_path / "reg.npz"
+    np.savez(path, X=p.X, y=p.y, X_test=p.X_test, y_test=p.y_test)
+    return path
+
+
+@pytest.fixture
+def classification_file(tmp_path):
+    p = planted_margin_classification(20, 4, seed=0)
+    path = tmp_path / "cls.npz"
+    np.savez(path, X=p.X, y=p.y)
+    return path
+
+
+def test_train_gd_reaches_pinv_and_saves_schema(regression_file, tmp_path, capsys):
+    out = tmp_path / "w.npz"
+    code, stdout, _ = call(["train", "--data", regression_file, "--loss", "square", "--optimizer", "gd",
+                            "--lr", "1.0", "--steps", "20000", "--save", out, "--json"], capsys)
+    assert code == 0
+    summary = json.loads(stdout)
+    assert summary["converged"] and not summary["diverged"]
+    with np.load(out) as f, np.load(regression_file) as d:
+        assert f["w"].shape == (30,)
+        assert f["steps"].ndim == 1 and f["loss"].shape == f["steps"].shape
+        np.testing.assert_allclose(f["w"], np.linalg.pinv(d["X"]) @ d["y"], rtol=1e-8)
+        assert f["predictions_test"].shape == d["y_test"].shape
+    assert summary["norm_w"] == pytest.approx(float(np.linalg.norm(np.load(out)["w"])))
+
+
+def test_train_flow_from_init_reaches_nearest_interpolator(regression_file, tmp_path, capsys):
+    w0 = np.random.default_rng(1).standard_normal(30)
+    np.save(tmp_path / "w0.npy", w0)
+    out = tmp_path / "w.npz"
+    code, _, _ = call(["train", "--data", regression_file, "--optimizer", "flow", "--time", "1e5",
+                       "--solver", "kvaerno5", "--init", tmp_path / "w0.npy", "--save", out], capsys)
+    assert code == 0
+    d = np.load(regression_file)
+    expected = w0 + np.linalg.pinv(d["X"]) @ (d["y"] - d["X"] @ w0)
+    np.testing.assert_allclose(np.load(out)["w"], expected, rtol=1e-8)
+
+
+def test_reference_min_l2_and_max_margin(regression_file, classification_file, tmp_path, capsys):
+    code, stdout, _ = call(["reference", "min-l2", "--data", regression_file, "--save", tmp_path / "r.npz", "--json"], capsys)
+    assert code == 0 and json.loads(stdout)["name"] == "min-l2"
+    d = np.load(regression_file)
+    np.testing.assert_allclose(np.load(tmp_path / "r.npz")["w"], np.linalg.pinv(d["X"]) @ d["y"], rtol=1e-10)
+    code, stdout, _ = call(["reference", "max-margin", "--data", classification_file,
+                            "--save", tmp_path / "m.npz", "--json"], capsys)
+    assert code == 0
+    info = json.loads(stdout)
+    saved = np.load(tmp_path / "m.npz")
+    c = np.load(classification_file)
+    margins = c["y"] * (c["X"] @ saved["w"])
+    assert margins.min() == pytest.approx(1.0, abs=1e-6)
+    assert info["margin"] == pytest.approx(1.0 / np.linalg.norm(saved["w"]), rel=1e-6)
+
+
+def _bad_files(tmp_path):
+    X = np.random.default_rng(0).standard_normal((6, 3))
+    files = {}
+    np.savez(tmp_path / "nokey.npz", X=X)
+    files["missing key"] = (tmp_path / "nokey.npz", "no 'y'")
+    np.savez(tmp_path / "shape.npz", X=X, y=np.ones(5))
+    files["wrong shape"] = (tmp_path / "shape.npz", "shape")
+    Xn = X.copy()
+    Xn[0, 0] = np.nan
+    np.savez(tmp_path / "nan.npz", X=Xn, y=np.ones(6))
+    files["nan"] = (tmp_path / "nan.npz", "NaN")
+    Xi = X.copy()
+    Xi[1, 1] = np.inf
+    np.savez(tmp_path / "inf.npz", X=Xi, y=np.ones(6))
+    files["inf"] = (tmp_path / "inf.npz", "NaN or inf")
+    (tmp_path / "garbage.npz").write_text("not a zip")
+    files["garbage"] = (tmp_path / "garbage.npz", "cannot read")
+    files["missing file"] = (tmp_path / "nope.npz", "not found")
+    return files
+
+
+def test_bad_data_files_exit_2_without_output(tmp_path, capsys):
+    for what, (path, message) in _bad_files(tmp_path).items():
+        out = tmp_path / f"out_{what.replace(' ', '_')}.npz"
+        code, stdout, stderr = call(["train", "--data", path, "--lr", "0.1", "--steps", "10", "--save", out], capsys)
+        assert code == 2, what
+        assert message in stderr, (what, stderr)
+        assert stderr.count("\n") == 1 and "Traceback" not in stderr
+        assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--loss", "hinge"], "unknown loss"),
+    (["--optimizer", "lbfgs"], "unknown optimizer"),
+    (["--model", "transformer"], "unknown model"),
+    (["--dtype", "float16"], "dtype"),
+    (["--lr", "-1"], "positive"),
+    (["--batch-size", "1000", "--optimizer", "sgd"], "larger than the number of samples"),
+    (["--optimizer", "flow"], "--time"),
+])
+def test_bad_options_exit_2(regression_file, tmp_path, capsys, args, message):
+    out = tmp_path / "o.npz"
+    base = ["train", "--data", regression_file, "--steps", "10", "--save", out]
+    if "--lr" not in args:
+        base += ["--lr", "0.1"]
+    code, _, stderr = call(base + args, capsys)
+    assert code == 2 and message in stderr, stderr
+    assert not out.exists()
+
+
+def test_labels_must_be_pm1_for_classification(regression_file, tmp_path, capsys):
+    code, _, stderr = call(["train", "--data", regression_file, "--loss", "logistic", "--lr", "0.1",
+                            "--steps", "10", "--save", tmp_path / "o.npz"], capsys)
+    assert code == 2 and "±1" in stderr
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_max_margin_on_non_separable_data(tmp_path, capsys):
+    X = np.array([[1.0, 0.0], [-1.0, 0.0], [2.0, 0.0]])
+    np.savez(tmp_path / "ns.npz", X=X, y=np.array([1.0, 1.0, -1.0]))
+    code, _, stderr = call(["reference", "max-margin", "--data", tmp_path / "ns.npz",
+                            "--save", tmp_path / "o.npz"], capsys)
+    assert code == 2 and "separable" in stderr
+    assert not (tmp_path / "o.npz").exists()
+
+
+def test_unknown_experiment_lists_valid_names(capsys):
+    code, _, stderr = call(["run", "no-such-thing"], capsys)
+    assert code == 2 and "min-norm-regression" in stderr
+
+
+def test_bad_set_override(capsys, tmp_path):
+    code, _, stderr = call(["run", "min-norm-regression", "--set", "n_samples=abc", "--out", tmp_path / "r"], capsys)
+    assert code == 2 and "n_samples" in stderr
+    code, _, stderr = call(["run", "min-norm-regression", "--set", "bogus=1", "--out", tmp_path / "r"], capsys)
+    assert code == 2 and "unknown setting" in stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_list_prints_every_entry(capsys):
+    code, stdout, _ = call(["list"], capsys)
+    assert code == 0
+    for name in ("min-norm-regression", "max-margin"):
+        assert name in stdout
+
+
+def test_real_entry_point_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "implicit_bias.cli", "train", "--data", str(tmp_path / "missing.npz"),
+                           "--lr", "0.1", "--steps", "5", "--save", str(tmp_path / "o.npz")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
