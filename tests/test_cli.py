@@ -1,6 +1,7 @@
 """The command line's public contract: exit codes, one-line errors, JSON on stdout, .npz schemas."""
 
 import json
+from pathlib import Path
 import subprocess
 import sys
 
@@ -170,3 +171,43 @@ def test_real_entry_point_no_traceback(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
+
+
+FAST_MIN_NORM = ["--set", "n_random_inits=1", "--set", "steps=8000", "--set", "n_samples=10", "--set", "n_features=40"]
+
+
+def test_run_json_contract_and_refusal_to_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, stdout, _ = call(["run", "min-norm-regression", "--quick", "--json", "--out", out, *FAST_MIN_NORM], capsys)
+    payload = json.loads(stdout)  # stdout holds exactly one JSON object
+    assert set(payload) >= {"experiment", "config", "claims", "artifacts"}
+    assert payload["experiment"] == "min-norm-regression" and payload["config"]["n_features"] == 40
+    holds = [c["holds"] for c in payload["claims"]]
+    assert code == (0 if all(holds) else 1) and all(holds)
+    for claim in payload["claims"]:
+        assert set(claim) >= {"name", "measured", "expected", "tolerance", "holds"}
+    assert any(a.endswith(".png") for a in payload["artifacts"]) and any(a.endswith(".pdf") for a in payload["artifacts"])
+    assert all((Path(a)).exists() for a in payload["artifacts"])
+    before = (out / "claims.json").read_text()
+    code, _, stderr = call(["run", "min-norm-regression", "--quick", "--out", out, *FAST_MIN_NORM,
+                            "--set", "seed=5"], capsys)
+    assert code == 2 and "different run" in stderr
+    assert (out / "claims.json").read_text() == before
+
+
+def test_reproduce_report_and_runs_query(tmp_path, capsys):
+    out = tmp_path / "results"
+    code, stdout, _ = call(["reproduce", "--quick", "--only", "min-norm-regression", "--out", out], capsys)
+    assert code == 0
+    assert (out / "index.html").exists() and (out / "summary.txt").exists()
+    assert "min-norm-regression" in (out / "summary.txt").read_text()
+    code, stdout, _ = call(["runs", out, "--where", "n_failed > 0"], capsys)
+    assert code == 0 and "no runs match" in stdout
+    code, stdout, _ = call(["runs", out, "--json"], capsys)
+    rows = json.loads(stdout)
+    assert len(rows) == 1 and rows[0]["experiment"] == "min-norm-regression"
+    (out / "index.html").unlink()
+    code, _, _ = call(["report", out], capsys)
+    assert code == 0 and (out / "index.html").exists()
+    code, _, stderr = call(["reproduce", "--quick", "--only", "nope", "--out", tmp_path / "x"], capsys)
+    assert code == 2 and "min-norm-regression" in stderr

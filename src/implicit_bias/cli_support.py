@@ -125,7 +125,7 @@ def claims_table(result: Any, out: Path | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 130)
     table = Table(title=f"{result.experiment}  ({result.wall_time:.1f} s)", show_lines=False)
     for col in ("claim", "measured", "", "expected", "tolerance", "holds"):
         table.add_column(col, justify="left" if col in ("claim", "") else "right")
