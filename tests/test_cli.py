@@ -211,3 +211,21 @@ def test_reproduce_report_and_runs_query(tmp_path, capsys):
     assert code == 0 and (out / "index.html").exists()
     code, _, stderr = call(["reproduce", "--quick", "--only", "nope", "--out", tmp_path / "x"], capsys)
     assert code == 2 and "min-norm-regression" in stderr
+
+
+def test_rerun_with_same_config_and_seed_reproduces_the_numbers(tmp_path, capsys):
+    """The store's round trip on real runs: same config and seed -> identical claims and metrics."""
+    import pandas as pd
+
+    from implicit_bias.store import read_run
+
+    results = []
+    for name in ("a", "b"):
+        code, stdout, _ = call(["run", "min-norm-regression", "--quick", "--json", "--out", tmp_path / name,
+                                *FAST_MIN_NORM], capsys)
+        assert code == 0
+        results.append(read_run(tmp_path / name))
+    first, second = results
+    assert [c.to_dict() for c in first.claims] == [c.to_dict() for c in second.claims]
+    pd.testing.assert_frame_equal(first.metrics, second.metrics)
+    assert first.config == second.config

@@ -363,15 +363,22 @@ def runs(paths: list[Path] = typer.Argument(None, help="directories to search (d
 def bench(device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
           quick: bool = typer.Option(False, "--quick"),
           out: Path = typer.Option(Path("bench"), "--out"),
+          max_configs: Optional[int] = typer.Option(None, "--max-configs", help="largest sweep size M to time"),
           as_json: bool = typer.Option(False, "--json")) -> None:
     """Time the sweep engine against per-configuration loops and the hardware floor."""
     from implicit_bias.bench import run_benchmark
+    from implicit_bias.bench_report import format_table
 
     select_device(device)
+    if max_configs is not None and max_configs < 1:
+        raise InputError(f"--max-configs must be positive, got {max_configs}")
     with ProgressBar(enabled=not as_json):
-        table = run_benchmark(device=device, quick=quick, out_dir=out)
+        table = run_benchmark(device=device, quick=quick, out_dir=out, max_configs=max_configs)
     if as_json:
         emit_json(table)
+    else:
+        typer.echo(format_table(table))
+        typer.echo(f"results in {out}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,9 +6,12 @@ program: the configurations are a vmapped leading axis, the steps a ``lax.fori_l
 inside a ``lax.scan`` over log-spaced recording points. Gradient flow is the same sweep
 around ``diffrax.diffeqsolve``.
 
-A configuration whose loss or parameters become non-finite is frozen at its last finite
-iterate and flagged ``diverged``; the others run on. Sweeps larger than ``chunk_size``
-run in chunks of one compiled shape, with identical numbers.
+A configuration whose loss or parameters become non-finite is flagged ``diverged`` and
+frozen at its last finite record point (step methods: the loss is checked at every step,
+the parameters at every record point; gradient flow: at the end); the others run on.
+Sweeps larger than ``chunk_size`` (by default: larger than the device's memory allows)
+run in chunks of one compiled shape, with identical numbers. Compiled programs are kept
+for later calls with the same sweep shape (:mod:`implicit_bias.compilation`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from implicit_bias import progress
+from implicit_bias import compilation, memory, progress
 from implicit_bias.errors import InputError
 from implicit_bias.losses import Loss
 from implicit_bias.problems.problem import Problem
@@ -32,6 +35,8 @@ from implicit_bias.sweeps import as_hparams, log_spaced_steps, log_spaced_times
 RecordFn = Callable[[Any, Mapping[str, jax.Array], Mapping[str, jax.Array]], dict]
 
 DTYPES = {"float64": jnp.float64, "float32": jnp.float32}
+#: ODE solvers that factor a Jacobian (their memory grows like the number of parameters squared).
+IMPLICIT_SOLVERS = ("kvaerno3", "kvaerno4", "kvaerno5", "auto")
 
 
 @dataclass
@@ -44,8 +49,10 @@ class TrainResult:
       steps: (R,) recorded steps (or times, for gradient flow; see ``time_axis``).
       records: name -> (M, R, ...) recorded metrics ("loss", "log_loss", "w", ...).
       hparams: name -> (M,) the configuration grid.
-      diverged: (M,) bool, a non-finite loss or iterate was met (the run was frozen there).
-      diverged_at: (M,) the step (or time) of divergence, -1 if none.
+      diverged: (M,) bool, a non-finite loss or iterate was met; the run was frozen at its
+        last finite record point (its later records repeat that point).
+      diverged_at: (M,) the first step k whose iterate θ_k gave a non-finite loss (or the
+        record step where a non-finite iterate was found; the time, for gradient flow), -1 if none.
       converged: (M,) bool, see :func:`train`.
       final_loss: (M,) full-batch training loss at the end.
       solver_ok: (M,) bool, the ODE solver finished (always True for step methods).
@@ -155,8 +162,19 @@ def _init_params(model: Any, hp: Mapping[str, jax.Array], dtype: Any) -> tuple[A
     return _cast(model.init(hp, k_init), dtype), k_run
 
 
+#: steps traced per loop iteration: fewer loop trips (on GPU each one costs a host round trip).
+_UNROLL = 4
+
+
 def _step_program(model, loss, optimizer, record, bounds, n, dtype):
-    """The jitted program for step-based optimizers: hp (M,) leaves, data -> outputs."""
+    """The jitted program for step-based optimizers: hp (M,) leaves, data -> outputs.
+
+    Divergence is checked cheaply: every step looks at the scalar loss it computes anyway
+    (a sticky per-configuration flag and the first bad step); the parameters are checked
+    for finiteness once per recording segment, and a configuration found diverged is put
+    back to its state at the start of the segment, i.e. frozen at its last finite record
+    point. No extra pass over the parameters is made inside the step loop.
+    """
     objective = _objective(model, loss, optimizer)
     batch = optimizer.batch_size
     value_and_grad = jax.value_and_grad(objective)
@@ -176,21 +194,36 @@ def _step_program(model, loss, optimizer, record, bounds, n, dtype):
         value, grads = value_and_grad(state.params, X, y, hp)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        ok = jnp.isfinite(value) & _all_finite(params)
-        bad = state.diverged | ~ok
-        return _State(_tree_where(bad, state.params, params), _tree_where(bad, state.opt_state, opt_state),
-                      state.key, bad, jnp.where(state.diverged | ok, state.diverged_at, k))
+        ok = jnp.isfinite(value)
+        return _State(params, opt_state, state.key, state.diverged | ~ok,
+                      jnp.where(state.diverged | ok, state.diverged_at, k))
+
+    def close_segment(start: _State, end: _State, hi):
+        """Flag non-finite iterates at the segment's end; diverged configurations go back to ``start``."""
+        finite = _all_finite(end.params) & _all_finite(end.opt_state)
+        bad = end.diverged | ~finite
+        at = jnp.where(end.diverged | finite, end.diverged_at, hi)
+        return _State(_tree_where(bad, start.params, end.params), _tree_where(bad, start.opt_state, end.opt_state),
+                      end.key, bad, at)
 
     def program(hp, data):
         state = jax.vmap(init_state)(hp)
         first = jax.vmap(record, in_axes=(0, 0, None))(state.params, hp, data)
+        step = jax.vmap(one_step, in_axes=(None, 0, 0, None))
+
+        def block(i, st, lo):
+            for j in range(_UNROLL):
+                st = step(lo + i * _UNROLL + j, st, hp, data)
+            return st
 
         def segment(state, lo_hi):
             lo, hi = lo_hi
-            body = lambda k, st: jax.vmap(one_step, in_axes=(None, 0, 0, None))(k, st, hp, data)  # noqa: E731
-            state = jax.lax.fori_loop(lo, hi, body, state)
+            blocks = (hi - lo) // _UNROLL
+            end = jax.lax.fori_loop(0, blocks, lambda i, st: block(i, st, lo), state)
+            end = jax.lax.fori_loop(lo + blocks * _UNROLL, hi, lambda k, st: step(k, st, hp, data), end)
+            end = jax.vmap(close_segment, in_axes=(0, 0, None))(state, end, hi)
             jax.debug.callback(progress.tick, hi)
-            return state, jax.vmap(record, in_axes=(0, 0, None))(state.params, hp, data)
+            return end, jax.vmap(record, in_axes=(0, 0, None))(end.params, hp, data)
 
         state, recs = jax.lax.scan(segment, state, (bounds[:-1], bounds[1:]))
         recs = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b], 0), first, recs)
@@ -230,6 +263,38 @@ def _flow_program(model, loss, flow, record, times, dtype):
     return jax.jit(program)
 
 
+def _auto_chunk(model, optimizer, record, hp, data, dtype, n_records, M) -> int:
+    """Configurations per chunk so the sweep's estimated footprint fits the device (see :mod:`memory`)."""
+    hp1 = {k: jax.ShapeDtypeStruct((), v.dtype) for k, v in hp.items()}
+    params = jax.eval_shape(lambda h: _init_params(model, h, DTYPES[dtype])[0], hp1)
+    recs = jax.eval_shape(lambda p, h: record(p, h, data), params, hp1)
+    state = memory.tree_bytes(params)
+    work = 4 * int(data["X"].shape[0]) * jnp.dtype(DTYPES[dtype]).itemsize
+    if getattr(optimizer, "kind", "steps") == "flow":
+        n_par = sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(params))
+        implicit = getattr(optimizer, "solver", "") in IMPLICIT_SOLVERS
+        work += 3 * state + (n_par * n_par * jnp.dtype(DTYPES[dtype]).itemsize * 2 if implicit else 0)
+    per_config = memory.per_config_bytes(state, memory.tree_bytes(recs), n_records, work)
+    return memory.auto_chunk_size(M, per_config)
+
+
+def _resolve_solver(model, loss, flow, hp, data, dtype, horizon):
+    """``Flow(solver="auto")`` made concrete from the largest Hessian eigenvalue at initialization."""
+    from implicit_bias.optim.flow import top_curvature
+
+    objective = _objective(model, loss, flow)
+
+    def curvature(h):
+        params, _ = _init_params(model, h, DTYPES[dtype])
+        return top_curvature(objective, params, data["X"], data["y"], h)
+
+    lam = float(jnp.max(jax.jit(jax.vmap(curvature))(jax.tree_util.tree_map(jnp.asarray, hp))))
+    params = jax.eval_shape(lambda h: _init_params(model, h, DTYPES[dtype])[0],
+                            {k: jax.ShapeDtypeStruct((), v.dtype) for k, v in hp.items()})
+    n_params = sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(params))
+    return flow.resolved(lam if np.isfinite(lam) else 0.0, float(horizon), n_params)
+
+
 def _pad(hp: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
     M = len(next(iter(hp.values())))
     if M == size:
@@ -258,7 +323,9 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
       record: ``record(params, hp, data) -> dict`` of metrics; default: loss, log_loss, w.
         ``data`` holds X, y and, when the problem has them, X_test, y_test.
       dtype: "float64" (default) or "float32".
-      chunk_size: run at most this many configurations at a time (same numbers).
+      chunk_size: run at most this many configurations at a time (same numbers). None:
+        chosen from the device's free memory and the per-configuration footprint
+        (state and records), so a sweep larger than memory runs in chunks.
       converged_rtol: a square-loss run has converged when L_final ≤ rtol · L_0; an
         exp-tailed run when every training point is classified correctly.
 
@@ -295,20 +362,24 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
         data.update(X_test=problem.X_test, y_test=problem.y_test)
     data = {k: jnp.asarray(v, dtype=jdtype) if np.issubdtype(np.asarray(v).dtype, np.floating) else jnp.asarray(v)
             for k, v in data.items()}
+    record_key = record if record is not None else ("default", record_end_to_end)
     record = record or default_record(model, loss, record_end_to_end)
 
+    if is_flow and getattr(optimizer, "solver", None) == "auto":
+        optimizer = _resolve_solver(model, loss, optimizer, hp, data, dtype, time_horizon)
     if is_flow:
         axis = np.asarray(record_steps, dtype=np.float64) if record_steps is not None else log_spaced_times(time_horizon, n_records)
-        program = _flow_program(model, loss, optimizer, record, jnp.asarray(axis, dtype=jdtype), jdtype)
+        build = lambda: _flow_program(model, loss, optimizer, record, jnp.asarray(axis, dtype=jdtype), jdtype)  # noqa: E731
     else:
         axis = np.asarray(record_steps, dtype=np.int64) if record_steps is not None else log_spaced_steps(steps, n_records)
-        program = _step_program(model, loss, optimizer, record, jnp.asarray(axis), problem.n_samples, jdtype)
+        build = lambda: _step_program(model, loss, optimizer, record, jnp.asarray(axis), problem.n_samples, jdtype)  # noqa: E731
+    key = compilation.program_key("flow" if is_flow else "steps", model, loss, optimizer, record_key,
+                                  tuple(axis.tolist()), problem.n_samples, dtype)
 
-    size = min(M, chunk_size) if chunk_size else M
+    size = min(M, chunk_size) if chunk_size else _auto_chunk(model, optimizer, record, hp, data, dtype, len(axis), M)
     chunks = [{k: v[i:i + size] for k, v in hp.items()} for i in range(0, M, size)]
     t_start = time.perf_counter()
-    lowered = program.lower(jax.tree_util.tree_map(jnp.asarray, _pad(chunks[0], size)), data)
-    compiled = lowered.compile()
+    compiled, cached = compilation.cached_compile(key, build, jax.tree_util.tree_map(jnp.asarray, _pad(chunks[0], size)), data)
     t_compiled = time.perf_counter()
     progress.start(description, float(axis[-1]) * len(chunks))
     outs = []
@@ -340,4 +411,6 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
                        solver_ok=np.asarray(solver_ok, dtype=bool), solver_steps=np.asarray(solver_steps),
                        time_axis="time" if is_flow else "step",
                        compile_seconds=t_compiled - t_start, run_seconds=t_done - t_compiled,
-                       info={"dtype": dtype, "chunks": len(chunks), "chunk_size": size})
+                       info={"dtype": dtype, "chunks": len(chunks), "chunk_size": size,
+                             "compile_cached": cached, "peak_bytes": memory.peak_bytes(),
+                             **({"solver": optimizer.solver} if is_flow else {})})

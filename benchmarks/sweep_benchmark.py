@@ -1,0 +1,47 @@
+"""The sweep benchmark from the command line (the same as ``implicit-bias bench``).
+
+    python benchmarks/sweep_benchmark.py [--device cpu|gpu] [--quick] [--out DIR] [--json]
+
+Prints the table (or, with --json, one JSON object on stdout) and writes bench.json,
+bench.csv, bench.md and bench.png/pdf under DIR. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--quick", action="store_true", help="smaller M and T (about 3 minutes on 2 CPU cores)")
+    parser.add_argument("--out", default="bench", help="output folder (default: bench)")
+    parser.add_argument("--json", action="store_true", help="print the table as one JSON object")
+    parser.add_argument("--max-configs", type=int, default=None, help="largest M to run (default: all)")
+    args = parser.parse_args(argv)
+    if args.device == "cpu":
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+    from implicit_bias.bench import run_benchmark
+    from implicit_bias.bench_report import format_table
+    from implicit_bias.errors import InputError
+
+    t0 = time.perf_counter()
+    say = (lambda msg: print(f"[{time.perf_counter() - t0:7.1f} s] {msg}", file=sys.stderr, flush=True))
+    try:
+        table = run_benchmark(device=args.device, quick=args.quick, out_dir=args.out, progress=say,
+                              max_configs=args.max_configs)
+    except InputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(table) if args.json else format_table(table))
+    say(f"done; outputs in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

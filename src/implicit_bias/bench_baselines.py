@@ -1,0 +1,87 @@
+"""Baselines for the sweep benchmark: the per-configuration loops and the hand-batched version.
+
+All three run GD on the diagonal network w = u⊙u − v⊙v, square loss (1/2n)‖Xw − y‖²,
+from u = v = α·1, with the gradient ∇_u = 2u⊙g, ∇_v = −2v⊙g, g = Xᵀ(Xw − y)/n:
+
+* :func:`torch_loop`: one configuration at a time, a Python loop over steps, autograd
+  (``loss.backward()``) and an in-place update, as the published reference code is written;
+* :func:`numpy_loop`: the same with numpy and the gradient written out;
+* :func:`numpy_batched`: all configurations as one (M, d) matrix, two matrix products per step.
+
+Each returns seconds per step (per configuration for the loops, for the whole batch for the
+batched version); the benchmark scales them to M and T. ``None`` when torch is absent.
+
+References: Woodworth et al. 2020 (the model); the per-step loops follow their released code.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def torch_loop(X: np.ndarray, y: np.ndarray, scales, step_size: float, steps: int,
+               device: str = "cpu") -> float | None:
+    """Seconds per step of a PyTorch autograd loop (float32), averaged over the configurations given."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    dev = "cuda" if device == "gpu" and torch.cuda.is_available() else "cpu"
+    Xt = torch.tensor(X, dtype=torch.float32, device=dev)
+    yt = torch.tensor(y, dtype=torch.float32, device=dev)
+    n, d = X.shape
+    sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+    per_step = []
+    for alpha in scales:
+        u = torch.full((d,), float(alpha), device=dev, requires_grad=True)
+        v = torch.full((d,), float(alpha), device=dev, requires_grad=True)
+        for warm in (True, False):
+            k = 5 if warm else steps
+            sync()
+            t = time.perf_counter()
+            for _ in range(k):
+                loss = 0.5 * ((Xt @ (u * u - v * v) - yt) ** 2).mean()
+                loss.backward()
+                with torch.no_grad():
+                    u -= step_size * u.grad
+                    v -= step_size * v.grad
+                u.grad = None
+                v.grad = None
+            sync()
+            if not warm:
+                per_step.append((time.perf_counter() - t) / steps)
+    return float(np.mean(per_step))
+
+
+def numpy_loop(X: np.ndarray, y: np.ndarray, scales, step_size: float, steps: int, device: str = "cpu") -> float:
+    """Seconds per step of a numpy loop (float64, one configuration at a time), averaged over ``scales``."""
+    n, d = X.shape
+    per_step = []
+    for alpha in scales:
+        u = np.full(d, float(alpha))
+        v = np.full(d, float(alpha))
+        t = time.perf_counter()
+        for _ in range(steps):
+            g = X.T @ (X @ (u * u - v * v) - y) / n
+            u, v = u - step_size * 2 * u * g, v + step_size * 2 * v * g
+        per_step.append((time.perf_counter() - t) / steps)
+    return float(np.mean(per_step))
+
+
+def numpy_batched(X: np.ndarray, y: np.ndarray, scales, step_size: float, steps: int) -> float:
+    """Seconds per step of the hand-batched numpy version: U, V (M, d), two matrix products per step."""
+    n, d = X.shape
+    U = np.repeat(np.asarray(scales, dtype=np.float64)[:, None], d, axis=1)
+    V = U.copy()
+    XT = np.ascontiguousarray(X.T)
+    G = np.empty_like(U)
+    t = time.perf_counter()
+    for _ in range(steps):
+        R = (U * U - V * V) @ XT - y          # (M, n)
+        np.matmul(R, X, out=G)                # (M, d)
+        G *= 2 * step_size / n
+        U -= U * G
+        V += V * G
+    return (time.perf_counter() - t) / steps

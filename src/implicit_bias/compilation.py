@@ -1,0 +1,89 @@
+"""Compiled programs, kept: a persistent XLA cache on disk and an in-process cache of executables.
+
+* :func:`enable_compilation_cache` points JAX's persistent compilation cache at
+  ``~/.cache/implicit-bias/jax`` (or ``$IMPLICIT_BIAS_CACHE``): a second process that
+  builds the same program loads it from disk instead of running XLA again.
+* :func:`cached_compile` keeps the executables this process has compiled, keyed by what
+  determines the program (model, loss, optimizer, record function, recording points,
+  dtype) and the shapes of its arguments: a second ``train`` call with the same sweep
+  shape skips tracing and compilation altogether.
+
+References: JAX documentation, "Persistent compilation cache".
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Callable, Hashable
+
+import jax
+
+#: compiled executables kept in this process (least recently used dropped first).
+MAX_CACHED = 32
+_EXECUTABLES: OrderedDict[Hashable, Any] = OrderedDict()
+_ENABLED: list[str] = []
+
+
+def default_cache_dir() -> Path:
+    """``$IMPLICIT_BIAS_CACHE`` or ``~/.cache/implicit-bias/jax``."""
+    env = os.environ.get("IMPLICIT_BIAS_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "implicit-bias" / "jax"
+
+
+def enable_compilation_cache(path: str | os.PathLike | None = None, min_compile_seconds: float = 0.5) -> Path:
+    """Turn on JAX's persistent compilation cache at ``path`` (created if needed); idempotent.
+
+    Programs that took at least ``min_compile_seconds`` to compile are written to disk.
+    """
+    where = Path(path) if path is not None else default_cache_dir()
+    where.mkdir(parents=True, exist_ok=True)
+    if _ENABLED and _ENABLED[-1] == str(where):
+        return where
+    jax.config.update("jax_compilation_cache_dir", str(where))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", float(min_compile_seconds))
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    _ENABLED.append(str(where))
+    return where
+
+
+def _signature(tree: Any) -> tuple:
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    return (treedef, tuple((tuple(x.shape), str(x.dtype)) for x in leaves))
+
+
+def program_key(*parts: Any) -> Hashable | None:
+    """A hashable key from the parts that determine a program, or None if one is unhashable."""
+    try:
+        hash(parts)
+    except TypeError:
+        return None
+    return parts
+
+
+def cached_compile(key: Hashable | None, build: Callable[[], Any], *args: Any) -> tuple[Any, bool]:
+    """``build().lower(*args).compile()``, reused when ``key`` and the argument shapes were seen.
+
+    Returns (executable, was_cached). A ``None`` key disables caching for this call.
+    """
+    if key is None:
+        return build().lower(*args).compile(), False
+    full = (key, _signature(args), jax.default_backend())
+    try:
+        seen = full in _EXECUTABLES
+    except (TypeError, ValueError):  # a part whose equality is not a bool (arrays): no caching
+        return build().lower(*args).compile(), False
+    if seen:
+        _EXECUTABLES.move_to_end(full)
+        return _EXECUTABLES[full], True
+    compiled = build().lower(*args).compile()
+    _EXECUTABLES[full] = compiled
+    while len(_EXECUTABLES) > MAX_CACHED:
+        _EXECUTABLES.popitem(last=False)
+    return compiled, False
+
+
+def clear_cache() -> None:
+    """Forget every executable compiled in this process."""
+    _EXECUTABLES.clear()
