@@ -1,0 +1,187 @@
+"""Diagonal linear networks: the end-to-end predictor w (d,) is a coordinate-wise product of layers.
+
+Three parameterizations, params {"u": (d,), "v": (d,)} in every case:
+
+* ``"uu-vv"`` (tied, Woodworth et al. 2020):  w = u⊙u − v⊙v, i.e. ``"power"`` at depth 2;
+* ``"power"`` (depth D ≥ 2):                   w = u^D − v^D (coordinate-wise powers);
+* ``"uv"``   (two untied layers, depth 2):     w = u⊙v.
+
+Initialization (every coordinate alike, deterministic) from the scale α = ``init_scale`` and the
+shape s = ``init_shape`` ∈ (−1, 1) (Azulay et al. 2021), with a = √((1−s)/(1+s)):
+
+* ``"uv"``: u0 = α·a, v0 = α/a. The layers are unbalanced by s, their product is u0·v0 = α²
+  (w0 = α²·1 ≠ 0) and u_i² − v_i² = α²(a² − 1/a²) is conserved by gradient flow.
+* ``"uu-vv"`` / ``"power"``: u0 = v0 = α_s (w0 = 0), α_s = α√((1+s²)/(1−s²)) (= α at s = 0).
+  A tied network has no layer imbalance of its own; s is applied through the exact equivalence
+  with the signed two-layer network u₊⊙v₊ − u₋⊙v₋ whose layers start at (α·a, α/a): that network
+  follows the path of u⊙u − v⊙v from α_s (see :mod:`implicit_bias.references.q_alpha`). So the
+  flow limit from (α, s) is ``q_alpha_interpolator(X, y, α, depth=D, shape=s)`` — Woodworth's Q_α
+  uses the same α as ``init_scale`` here (u0 = v0 = α, w0 = 0). Shape needs depth 2.
+
+Conventions differ between papers: Woodworth et al. call α the layer scale (end-to-end scale α²),
+Azulay et al. write u0 = √(α'(1−s)/(1+s)) with α' = u0·v0 the end-to-end scale. To compare,
+:meth:`DiagonalModel.effective_init_scale` reports the end-to-end initial scale of one coordinate:
+u0^D (tied, u0 = v0) or u0·v0 (``"uv"``), i.e. α^D at s = 0.
+
+Swept hyper-parameters: ``hp["init_scale"]`` and ``hp["init_shape"]`` (traced scalars) override the
+fields; the depth is structural (one compiled program per depth).
+
+References: Woodworth, Gunasekar, Lee, Moroshko, Savarese, Golan, Soudry, Srebro, "Kernel and rich
+regimes in overparametrized models", COLT 2020; Azulay, Moroshko, Nacson, Woodworth, Srebro,
+Globerson, Soudry, "On the implicit bias of initialization shape", ICML 2021.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from implicit_bias.errors import InputError
+from implicit_bias.models.registry import register_model
+
+PARAMS = ("uu-vv", "uv", "power")
+
+
+def check_init(init_scale: Any, init_shape: Any) -> tuple[float, float]:
+    """(α, s) as floats, or InputError unless α > 0 and |s| < 1 (both finite)."""
+    try:
+        alpha, shape = float(init_scale), float(init_shape)
+    except (TypeError, ValueError):
+        raise InputError(f"init scale and shape must be numbers, got {init_scale!r}, {init_shape!r}") from None
+    if not (math.isfinite(alpha) and alpha > 0):
+        raise InputError(f"init scale must be a positive number, got {init_scale}")
+    if not (math.isfinite(shape) and abs(shape) < 1):
+        raise InputError(f"init shape must lie strictly between -1 and 1, got {init_shape}")
+    return alpha, shape
+
+
+def check_depth(depth: Any) -> int:
+    """Depth as an int ≥ 2, or InputError."""
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer, float)) or depth != int(depth) or depth < 2:
+        raise InputError(f"depth must be an integer >= 2, got {depth!r}")
+    return int(depth)
+
+
+def layer_init(param: str, init_scale, init_shape):
+    """(u0, v0), the initial value of every coordinate of u and v (floats or traced scalars)."""
+    s = init_shape
+    if param == "uv":
+        a = jnp.sqrt((1 - s) / (1 + s)) if isinstance(s, jax.Array) else math.sqrt((1 - s) / (1 + s))
+        return init_scale * a, init_scale / a
+    ratio = (1 + s * s) / (1 - s * s)
+    alpha_s = init_scale * (jnp.sqrt(ratio) if isinstance(ratio, jax.Array) else math.sqrt(ratio))
+    return alpha_s, alpha_s
+
+
+@dataclass(frozen=True)
+class DiagonalModel:
+    """The diagonal network f(x) = ⟨w, x⟩ with w = u^D − v^D (``"uu-vv"``, ``"power"``) or u⊙v (``"uv"``).
+
+    Attributes:
+      n_features: d.
+      depth: D ≥ 2 (``"uv"`` and ``"uu-vv"`` are depth-2 forms; ``"uu-vv"`` at depth D means u^D − v^D).
+      param: "uu-vv", "uv" or "power".
+      init_scale: α > 0 (overridden by ``hp["init_scale"]``).
+      init_shape: s ∈ (−1, 1) (overridden by ``hp["init_shape"]``); depth 2 only.
+    """
+
+    n_features: int
+    depth: int = 2
+    param: str = "uu-vv"
+    init_scale: float = 1.0
+    init_shape: float = 0.0
+    name: str = "diagonal"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.n_features, bool) or not isinstance(self.n_features, (int, np.integer)) or self.n_features < 1:
+            raise InputError(f"n_features must be a positive integer, got {self.n_features!r}")
+        depth = check_depth(self.depth)
+        object.__setattr__(self, "depth", depth)
+        if self.param not in PARAMS:
+            raise InputError(f"unknown diagonal parameterization '{self.param}'; valid: {', '.join(PARAMS)}")
+        if self.param == "uv" and depth != 2:
+            raise InputError(f"param 'uv' (w = u*v) has depth 2; use param 'power' for depth {depth}")
+        alpha, shape = check_init(self.init_scale, self.init_shape)
+        if shape != 0 and depth != 2:
+            raise InputError(f"init shape is defined at depth 2 only (got depth {depth}, shape {shape})")
+        object.__setattr__(self, "init_scale", alpha)
+        object.__setattr__(self, "init_shape", shape)
+
+    def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> dict:
+        """u = u0·1, v = v0·1 with (u0, v0) from α = hp["init_scale"] and s = hp["init_shape"] (or the fields)."""
+        if "init_shape" in hp and self.depth != 2:
+            raise InputError(f"init shape is defined at depth 2 only; this network has depth {self.depth}")
+        alpha = hp.get("init_scale", self.init_scale)
+        shape = hp.get("init_shape", self.init_shape)
+        u0, v0 = layer_init(self.param, jnp.asarray(alpha), jnp.asarray(shape))
+        return {"u": jnp.full(self.n_features, u0), "v": jnp.full(self.n_features, v0)}
+
+    def end_to_end(self, params: dict) -> jax.Array:
+        """w (d,)."""
+        u, v = params["u"], params["v"]
+        if self.param == "uv":
+            return u * v
+        return u ** self.depth - v ** self.depth
+
+    def predict(self, params: dict, X: jax.Array) -> jax.Array:
+        return X @ self.end_to_end(params)
+
+    def layers0(self, init_scale: float | None = None, init_shape: float | None = None) -> tuple[float, float]:
+        """(u0, v0) as floats for α, s (default: the fields)."""
+        alpha, shape = check_init(self.init_scale if init_scale is None else init_scale,
+                                  self.init_shape if init_shape is None else init_shape)
+        u0, v0 = layer_init(self.param, alpha, shape)
+        return float(u0), float(v0)
+
+    def effective_init_scale(self, init_scale: float | None = None, init_shape: float | None = None) -> float:
+        """End-to-end initial scale of one coordinate: u0^D (tied) or u0·v0 (``"uv"``); α^D at s = 0.
+
+        Woodworth et al.'s α is ``init_scale`` (so this is α²); Azulay et al.'s α is this number.
+        """
+        u0, v0 = self.layers0(init_scale, init_shape)
+        return u0 * v0 if self.param == "uv" else u0 ** self.depth
+
+    def initial_end_to_end(self, init_scale: float | None = None, init_shape: float | None = None) -> np.ndarray:
+        """w0 (d,): 0 for the tied forms, α²·1 for ``"uv"``."""
+        u0, v0 = self.layers0(init_scale, init_shape)
+        w0 = u0 * v0 if self.param == "uv" else u0 ** self.depth - v0 ** self.depth
+        return np.full(self.n_features, w0)
+
+    def flow_limit(self, X: np.ndarray, y: np.ndarray, init_scale: float | None = None,
+                   init_shape: float | None = None, *, rtol: float = 1e-12) -> np.ndarray:
+        """The exact limit w (d,) of gradient flow on the square loss from this initialization.
+
+        Tied forms: ``q_alpha_interpolator(X, y, α, depth=D, shape=s)``. ``"uv"``: u⊙v = p² − m² with
+        p = (u+v)/2, m = (u−v)/2 and (ṗ, ṁ) = (−p g, m g), the tied flow from (p0, |m0|) up to a time
+        factor, so ``diagonal_flow_limit(X, y, p0, |m0|)`` (w ≥ 0 when s = 0: then m ≡ 0).
+        """
+        from implicit_bias.references import diagonal_flow_limit, q_alpha_interpolator
+
+        alpha, shape = check_init(self.init_scale if init_scale is None else init_scale,
+                                  self.init_shape if init_shape is None else init_shape)
+        if self.param == "uv":
+            u0, v0 = self.layers0(alpha, shape)
+            w, _ = diagonal_flow_limit(X, y, (u0 + v0) / 2, abs(u0 - v0) / 2, 2, rtol=rtol)
+            return np.asarray(w)
+        return np.asarray(q_alpha_interpolator(X, y, alpha, depth=self.depth, shape=shape, rtol=rtol).solution)
+
+
+def make_diagonal(n_features: int, depth: int | None = None, init_scale: float | None = None,
+                  init_shape: float | None = None, param: str | None = None) -> DiagonalModel:
+    """Factory for the command line: param defaults to "uu-vv" at depth 2 and "power" above."""
+    depth = 2 if depth is None else check_depth(depth)
+    if param is None:
+        param = "uu-vv" if depth == 2 else "power"
+    return DiagonalModel(n_features, depth=depth, param=param,
+                         init_scale=1.0 if init_scale is None else init_scale,
+                         init_shape=0.0 if init_shape is None else init_shape)
+
+
+register_model("diagonal", make_diagonal,
+               summary="diagonal network w = u*u - v*v, u^D - v^D or u*v from scale alpha and shape s",
+               options=("depth", "init_scale", "init_shape", "param"))
