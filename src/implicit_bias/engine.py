@@ -80,6 +80,18 @@ class TrainResult:
     def n_configs(self) -> int:
         return int(self.diverged.shape[0])
 
+    def select(self, index) -> "TrainResult":
+        """The configurations ``index`` (an index array or boolean mask over M) as a TrainResult of their own."""
+        import dataclasses
+
+        index = np.asarray(index)
+        take = lambda x: np.asarray(x)[index]  # noqa: E731
+        return dataclasses.replace(
+            self, params=jax.tree_util.tree_map(take, self.params), end_to_end=take(self.end_to_end),
+            records={k: take(v) for k, v in self.records.items()}, hparams={k: take(v) for k, v in self.hparams.items()},
+            diverged=take(self.diverged), diverged_at=take(self.diverged_at), converged=take(self.converged),
+            final_loss=take(self.final_loss), solver_ok=take(self.solver_ok), solver_steps=take(self.solver_steps))
+
     def metrics_frame(self, series: str = "train", metrics: tuple[str, ...] | None = None):
         """Long-format table (series, config, step, metric, value, <hparams>) of scalar records."""
         import pandas as pd
@@ -355,6 +367,8 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
     if "seed" not in hp:
         hp = as_hparams({**hp, "seed": 0}, int_keys=("seed",))
     M = len(hp["seed"])
+    if hasattr(model, "check_hparams"):
+        model.check_hparams(hp)
     hp = {k: (v.astype(np.float32) if dtype == "float32" and v.dtype == np.float64 else v) for k, v in hp.items()}
 
     data = {"X": problem.X, "y": problem.y}

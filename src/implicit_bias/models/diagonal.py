@@ -23,8 +23,12 @@ Azulay et al. write u0 = √(α'(1−s)/(1+s)) with α' = u0·v0 the end-to-end 
 :meth:`DiagonalModel.effective_init_scale` reports the end-to-end initial scale of one coordinate:
 u0^D (tied, u0 = v0) or u0·v0 (``"uv"``), i.e. α^D at s = 0.
 
-Swept hyper-parameters: ``hp["init_scale"]`` and ``hp["init_shape"]`` (traced scalars) override the
-fields; the depth is structural (one compiled program per depth).
+Swept hyper-parameters: ``hp["init_scale"]``, ``hp["init_shape"]`` and ``hp["depth"]`` (traced
+scalars) override the fields, so one compiled program sweeps init scale × shape × depth × seed.
+With ``hp["depth"]`` the model's ``depth`` field is the largest depth of the sweep: the params carry
+the depth as a leaf ``"depth"`` (excluded from differentiation by ``stop_gradient``, so its gradient
+and every optimizer's update of it are zero) and u^D is the product of D factors selected with
+``where`` (exact for integer D, any sign of u). Check a sweep with :meth:`DiagonalModel.check_hparams`.
 
 References: Woodworth, Gunasekar, Lee, Moroshko, Savarese, Golan, Soudry, Srebro, "Kernel and rich
 regimes in overparametrized models", COLT 2020; Azulay, Moroshko, Nacson, Woodworth, Srebro,
@@ -78,6 +82,14 @@ def layer_init(param: str, init_scale, init_shape):
     return alpha_s, alpha_s
 
 
+def integer_power(x: jax.Array, depth: jax.Array, max_depth: int) -> jax.Array:
+    """x^D elementwise for a traced integer D ∈ [1, max_depth]: D factors of x chosen with ``where``."""
+    out = x
+    for k in range(2, max_depth + 1):
+        out = jnp.where(k <= depth, out * x, out)
+    return out
+
+
 @dataclass(frozen=True)
 class DiagonalModel:
     """The diagonal network f(x) = ⟨w, x⟩ with w = u^D − v^D (``"uu-vv"``, ``"power"``) or u⊙v (``"uv"``).
@@ -112,20 +124,49 @@ class DiagonalModel:
         object.__setattr__(self, "init_scale", alpha)
         object.__setattr__(self, "init_shape", shape)
 
+    def check_hparams(self, hp: Mapping[str, np.ndarray]) -> None:
+        """InputError unless a sweep's α > 0, |s| < 1, depths are integers in [2, depth] and s = 0 off depth 2."""
+        n = len(next(iter(hp.values()))) if hp else 0
+        alpha = np.broadcast_to(np.asarray(hp.get("init_scale", self.init_scale), dtype=float), (n,))
+        shape = np.broadcast_to(np.asarray(hp.get("init_shape", self.init_shape), dtype=float), (n,))
+        for a, s_ in zip(alpha, shape):
+            check_init(a, s_)
+        if "depth" not in hp:
+            if "init_shape" in hp and self.depth != 2:
+                raise InputError(f"init shape is defined at depth 2 only; this network has depth {self.depth}")
+            return
+        if self.param == "uv":
+            raise InputError("param 'uv' (w = u*v) has depth 2; sweep the depth with param 'power'")
+        depth = np.asarray(hp["depth"], dtype=float)
+        if np.any(depth != np.round(depth)) or np.any(depth < 2) or np.any(depth > self.depth):
+            raise InputError(f"swept depths must be integers between 2 and the model's depth {self.depth}, "
+                             f"got {sorted(set(depth.tolist()))}")
+        if np.any((shape != 0) & (depth != 2)):
+            raise InputError("init shape is defined at depth 2 only; set init_shape = 0 where depth != 2")
+
     def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> dict:
-        """u = u0·1, v = v0·1 with (u0, v0) from α = hp["init_scale"] and s = hp["init_shape"] (or the fields)."""
-        if "init_shape" in hp and self.depth != 2:
+        """u = u0·1, v = v0·1 with (u0, v0) from α = hp["init_scale"] and s = hp["init_shape"] (or the fields).
+
+        With ``hp["depth"]`` the params also hold ``"depth"`` (a scalar leaf that training never moves).
+        """
+        if "init_shape" in hp and "depth" not in hp and self.depth != 2:
             raise InputError(f"init shape is defined at depth 2 only; this network has depth {self.depth}")
         alpha = hp.get("init_scale", self.init_scale)
         shape = hp.get("init_shape", self.init_shape)
         u0, v0 = layer_init(self.param, jnp.asarray(alpha), jnp.asarray(shape))
-        return {"u": jnp.full(self.n_features, u0), "v": jnp.full(self.n_features, v0)}
+        params = {"u": jnp.full(self.n_features, u0), "v": jnp.full(self.n_features, v0)}
+        if "depth" in hp:
+            params["depth"] = jnp.asarray(hp["depth"], dtype=params["u"].dtype)
+        return params
 
     def end_to_end(self, params: dict) -> jax.Array:
         """w (d,)."""
         u, v = params["u"], params["v"]
         if self.param == "uv":
             return u * v
+        if "depth" in params:
+            depth = jax.lax.stop_gradient(params["depth"])
+            return integer_power(u, depth, self.depth) - integer_power(v, depth, self.depth)
         return u ** self.depth - v ** self.depth
 
     def predict(self, params: dict, X: jax.Array) -> jax.Array:
@@ -138,13 +179,15 @@ class DiagonalModel:
         u0, v0 = layer_init(self.param, alpha, shape)
         return float(u0), float(v0)
 
-    def effective_init_scale(self, init_scale: float | None = None, init_shape: float | None = None) -> float:
+    def effective_init_scale(self, init_scale: float | None = None, init_shape: float | None = None,
+                             depth: int | None = None) -> float:
         """End-to-end initial scale of one coordinate: u0^D (tied) or u0·v0 (``"uv"``); α^D at s = 0.
 
         Woodworth et al.'s α is ``init_scale`` (so this is α²); Azulay et al.'s α is this number.
+        ``depth`` defaults to the field (give it for a configuration of a depth sweep).
         """
         u0, v0 = self.layers0(init_scale, init_shape)
-        return u0 * v0 if self.param == "uv" else u0 ** self.depth
+        return u0 * v0 if self.param == "uv" else u0 ** (self.depth if depth is None else int(depth))
 
     def initial_end_to_end(self, init_scale: float | None = None, init_shape: float | None = None) -> np.ndarray:
         """w0 (d,): 0 for the tied forms, α²·1 for ``"uv"``."""

@@ -57,9 +57,16 @@ def load_problem(path: str | os.PathLike) -> Problem:
         _finite("y_test", y_test)
         X_test, y_test = X_test.astype(np.float64), y_test.astype(np.float64)
     w_star = arrays.get("w_star")
+    meta = {}
+    if "groups" in arrays:
+        groups = arrays["groups"]
+        if groups.shape != (X.shape[1],) or not np.issubdtype(groups.dtype, np.integer):
+            raise InputError(f"'groups' must be integer group ids of shape ({X.shape[1]},), "
+                             f"got {groups.dtype} {groups.shape}")
+        meta["groups"] = groups
     return Problem(X.astype(np.float64), y.astype(np.float64), X_test, y_test,
                    None if w_star is None else w_star.astype(np.float64),
-                   name=os.path.basename(path))
+                   name=os.path.basename(path), meta=meta)
 
 
 def validate_labels(y: np.ndarray, what: str = "y") -> None:
