@@ -1,0 +1,45 @@
+"""Catalog entries monotone-neuron and homogeneous-margin: every quick claim holds, and the claims are
+wired to their references (a wrong reference makes them fail)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from implicit_bias.experiments import get_entry
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_monotone_neuron_quick_claims_hold(seed):
+    entry = get_entry("monotone-neuron")
+    result = entry.run(dataclasses.replace(entry.quick, seed=seed))
+    failed = [(c.name, c.measured) for c in result.claims if not c.holds]
+    assert not failed, failed
+    names = " ".join(c.name for c in result.claims)
+    for act in ("leaky-relu", "tanh", "sigmoid", "relu"):
+        assert f"{act}:" in names
+    assert {"monotone_distance", "relu_limits"} <= set(result.figures)
+    assert {"series", "config", "step", "metric", "value"} <= set(result.metrics.columns)
+
+
+def test_monotone_neuron_claims_fail_against_a_wrong_reference(monkeypatch):
+    import implicit_bias.experiments.monotone_neuron as exp
+    from implicit_bias.models.neuron import NeuronModel
+
+    original = NeuronModel.flow_limit
+    monkeypatch.setattr(NeuronModel, "flow_limit", lambda self, X, y, w0=None: original(self, X, y, w0) * (1 + 1e-6))
+    cfg = dataclasses.replace(exp.ENTRY.quick, activations=("tanh",), relu_inits=2, relu_init_scales=(0.1,),
+                              steps=5000, relu_steps=2000)
+    result = exp.run(cfg)
+    assert not all(c.holds for c in result.claims if c.name.startswith("tanh: ‖w"))
+
+
+def test_homogeneous_margin_quick_claims_hold():
+    entry = get_entry("homogeneous-margin")
+    result = entry.run(entry.quick)
+    failed = [(c.name, c.measured) for c in result.claims if not c.holds]
+    assert not failed, failed
+    monotone = [c for c in result.claims if "does not decrease" in c.name]
+    assert len(monotone) == 2 and all(c.measured == 1.0 for c in monotone)
+    assert {"margins", "kkt_alignment"} <= set(result.figures)
+    assert np.isfinite(result.metrics["value"]).all()
