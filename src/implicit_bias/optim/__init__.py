@@ -35,5 +35,8 @@ def make_optimizer(name: str, **options):
         raise InputError(f"optimizer '{name}': {err}") from None
 
 
+# Modules that register further optimizers by name; imported here so every name is available.
+from implicit_bias.optim import label_noise, mirror, modified, normalized_decay  # noqa: E402,F401
+
 __all__ = ["StepOptimizer", "Flow", "GD", "SGD", "Momentum", "Nesterov", "Adam", "NormalizedGD",
            "OPTIMIZERS", "make_optimizer", "register_optimizer"]

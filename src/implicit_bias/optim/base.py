@@ -7,7 +7,7 @@ compiled program serves a whole sweep of step sizes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Mapping
 
 import jax
@@ -24,7 +24,8 @@ class StepOptimizer:
       batch_size: minibatch size (sampling without replacement each epoch); None = full batch.
     """
 
-    batch_size: int | None = None
+    #: keyword-only, so that e.g. ``Momentum(0.5)`` sets the momentum, not the batch size.
+    batch_size: int | None = field(default=None, kw_only=True)
     name: ClassVar[str] = "gd"
     kind: ClassVar[str] = "steps"
     #: when True the engine differentiates log L instead of L (∇ log L = ∇L / L).

@@ -1,0 +1,166 @@
+"""Smaller batches, flatter and sparser solutions: SGD at a fixed step size, swept over the batch size.
+
+At a fixed step h, SGD's modified loss adds (h/4)·(m − 1)/(n − 1)·(per-sample gradient variance)
+to GD's (see :mod:`implicit_bias.optim.modified`): fewer samples per step, a stronger push towards
+parameters where the per-sample gradients agree. On a diagonal network w = u⊙u − v⊙v this noise
+shrinks the effective initialization scale, so smaller batches end at interpolators of smaller ℓ1
+norm (closer to the min-ℓ1 interpolator, sparser) and of smaller Hessian trace (Even, Pesme,
+Gunasekar, Flammarion 2023); on a tanh MLP they end at smaller sharpness λ_max (Keskar et al. 2017).
+
+The batch size is structural in the engine (one compiled program per batch size); every program
+sweeps the seeds (each a different sequence of shuffles) in one vmapped run.
+
+References: Keskar, Mudigere, Nocedal, Smelyanskiy, Tang, "On large-batch training for deep
+learning: generalization gap and sharp minima", ICLR 2017; Smith, Dherin, Barrett, De, ICLR 2021;
+Even, Pesme, Gunasekar, Flammarion, "(S)GD over diagonal linear networks", NeurIPS 2023.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from implicit_bias import losses
+from implicit_bias.engine import train
+from implicit_bias.experiments.learning_rate_sharpness import diagonal_outcomes, mlp_problem
+from implicit_bias.experiments.registry import Entry
+from implicit_bias.metrics.curvature import record
+from implicit_bias.metrics.rates import fraction_nonincreasing
+from implicit_bias.models.diagonal import DiagonalModel
+from implicit_bias.models.mlp import MLP
+from implicit_bias.optim import GD, SGD
+from implicit_bias.problems import Problem, sparse_regression
+from implicit_bias.results import Result, at_most, close_to
+
+
+@dataclass(frozen=True)
+class Config:
+    """Diagonal network and MLP batch-size sweeps at one step size each (batch size n = full-batch GD)."""
+
+    diag_samples: int = 20
+    diag_features: int = 40
+    diag_sparsity: int = 3
+    diag_init_scale: float = 0.1
+    diag_step_size: float = 0.08
+    diag_steps: int = 20_000
+    diag_batch_sizes: tuple[int, ...] = (1, 2, 4, 10, 20)
+    mlp_samples: int = 32
+    mlp_features: int = 5
+    mlp_width: int = 32
+    mlp_step_size: float = 0.1
+    mlp_steps: int = 20_000
+    mlp_batch_sizes: tuple[int, ...] = (1, 4, 8, 32)
+    n_seeds: int = 3
+    trace_samples: int = 256
+    seed: int = 0
+
+
+def _optimizer(batch: int, n: int):
+    return GD() if batch == n else SGD(batch_size=batch)
+
+
+def _diag(config: Config):
+    reg = sparse_regression(config.diag_samples, config.diag_features, config.diag_sparsity, n_test=1,
+                            seed=config.seed)
+    problem = Problem(reg.X, reg.y, name="sparse regression")
+    model = DiagonalModel(config.diag_features, init_scale=config.diag_init_scale)
+    outs, frames = [], []
+    for B in config.diag_batch_sizes:
+        out = train(model, losses.square, _optimizer(B, problem.n_samples), problem, steps=config.diag_steps,
+                    hparams={"step_size": config.diag_step_size, "seed": np.arange(config.n_seeds)}, n_records=16,
+                    description=f"diagonal B = {B}")
+        outs.append(out)
+        frames.append(out.metrics_frame(series=f"diagonal-B{B}", metrics=("loss",)))
+    return diagonal_outcomes(outs, problem, model, config.trace_samples), frames
+
+
+def _mlp(config: Config):
+    problem = mlp_problem(config.mlp_samples, config.mlp_features, config.seed)
+    model = MLP(config.mlp_features, widths=(config.mlp_width,), activation="tanh")
+    rows, frames = [], []
+    for B in config.mlp_batch_sizes:
+        out = train(model, losses.square, _optimizer(B, problem.n_samples), problem, steps=config.mlp_steps,
+                    hparams={"step_size": config.mlp_step_size, "seed": np.arange(config.n_seeds)}, n_records=6,
+                    record=record(model, losses.square), description=f"mlp B = {B}")
+        rows.append({"sharpness": out.records["sharpness"][:, -1], "final_loss": out.final_loss,
+                     "diverged": out.diverged})
+        frames.append(out.metrics_frame(series=f"mlp-B{B}", metrics=("loss", "sharpness")))
+    return rows, frames
+
+
+def _mean(rows, key):
+    return np.array([np.mean(r[key][~r["diverged"]]) if (~r["diverged"]).any() else np.nan for r in rows])
+
+
+def _figure(config, diag_rows, mlp_rows):
+    from implicit_bias.plotting import color, log_axis_label, new_figure
+
+    panels = 3 if mlp_rows else 2
+    fig, axes = new_figure(ncols=panels)
+    Bd = np.asarray(config.diag_batch_sizes)
+    for ax, key, label in ((axes[0], "l1_norm", "‖w‖₁"), (axes[1], "hessian_trace", "Hessian trace")):
+        for r, B in zip(diag_rows, Bd):
+            ax.semilogx(np.full(len(r[key]), B), r[key], "o", color=color(0), alpha=0.5)
+        ax.semilogx(Bd, _mean(diag_rows, key), color=color(0), label="mean over seeds")
+        ax.set_xlabel(log_axis_label("batch size B"))
+        ax.set_ylabel(f"diagonal network: {label}")
+        ax.legend(fontsize="small")
+    axes[0].set_title(f"Diagonal network, h = {config.diag_step_size:g}")
+    if mlp_rows:
+        Bm = np.asarray(config.mlp_batch_sizes)
+        for r, B in zip(mlp_rows, Bm):
+            axes[2].semilogx(np.full(len(r["sharpness"]), B), r["sharpness"], "o", color=color(1), alpha=0.5)
+        axes[2].semilogx(Bm, _mean(mlp_rows, "sharpness"), color=color(1), label="mean over seeds")
+        axes[2].set_xlabel(log_axis_label("batch size B"))
+        axes[2].set_ylabel("tanh MLP: final sharpness λ_max")
+        axes[2].set_title(f"MLP, h = {config.mlp_step_size:g}")
+        axes[2].legend(fontsize="small")
+    return fig
+
+
+def run(config: Config) -> Result:
+    claims, notes = [], []
+    diag_rows, frames = _diag(config)
+    Bd = np.asarray(config.diag_batch_sizes)
+    for key, label in (("l1_norm", "mean ‖w‖₁"), ("hessian_trace", "mean Hessian trace")):
+        values = _mean(diag_rows, key)
+        claims.append(close_to(f"diagonal network: {label} grows with B (fraction of steps in B = "
+                               f"{', '.join(map(str, Bd))})", fraction_nonincreasing(values[::-1]), 1.0, 0.0))
+    dist = _mean(diag_rows, "distance_to_min_l1")
+    claims.append(at_most(f"diagonal network: distance to the min-ℓ1 interpolator at B = {Bd[0]} over that at "
+                          f"B = {Bd[-1]}",
+                          float(dist[0] / dist[-1]), 0.9))
+    mlp_rows = []
+    if config.mlp_batch_sizes:
+        mlp_rows, mlp_frames = _mlp(config)
+        frames += mlp_frames
+        sharp = _mean(mlp_rows, "sharpness")
+        Bm = config.mlp_batch_sizes
+        claims.append(close_to("MLP: mean final sharpness grows with B (fraction of steps in B = "
+                               f"{', '.join(map(str, Bm))})",
+                               fraction_nonincreasing(sharp[::-1]), 1.0, 0.0))
+        claims.append(at_most(f"MLP: mean final sharpness at B = {Bm[0]} over that at B = {Bm[-1]}",
+                              float(sharp[0] / sharp[-1]), 0.9))
+    n_div = sum(int(r["diverged"].sum()) for r in diag_rows + mlp_rows)
+    if n_div:
+        notes.append(f"{n_div} run(s) diverged (flagged, excluded from the means)")
+    notes.append("Diagonal network: λ_max hardly moves with B (it is set by the largest coordinates of w); "
+                 "the flatness that follows the ℓ1 norm is the Hessian trace.")
+    return Result("batch-size", asdict(config), claims, pd.concat(frames, ignore_index=True),
+                  {"batch_size": _figure(config, diag_rows, mlp_rows)}, notes=notes)
+
+
+ENTRY = Entry(
+    name="batch-size",
+    summary="at a fixed step, smaller SGD batches reach flatter (trace, sharpness) and sparser solutions",
+    description=("SGD at a fixed step size is swept over the batch size: on a diagonal network smaller batches end "
+                 "closer to the min-ℓ1 interpolator with a smaller Hessian trace, on a tanh MLP at a smaller top "
+                 "Hessian eigenvalue. The minibatch noise is an implicit regularizer whose strength the batch "
+                 "size sets."),
+    paper="Keskar et al. 2017, On large-batch training for deep learning; Even, Pesme, Gunasekar, Flammarion 2023",
+    run=run,
+    full=Config(),
+    quick=Config(diag_batch_sizes=(1, 4, 20), diag_steps=10_000, mlp_batch_sizes=(), n_seeds=2, trace_samples=128),
+)
