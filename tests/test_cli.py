@@ -116,7 +116,14 @@ def test_bad_data_files_exit_2_without_output(tmp_path, capsys):
     (["--model", "transformer"], "unknown model"),
     (["--dtype", "float16"], "dtype"),
     (["--lr", "-1"], "positive"),
-    (["--batch-size", "1000", "--optimizer", "sgd"], "larger than the number of samples"),
+    (["--batch-size", "1000", "--optimizer", "sgd"], "between 1 and the number of samples"),
+    (["--batch-size", "0", "--optimizer", "sgd"], "between 1 and the number of samples"),
+    (["--batch-size", "1000", "--optimizer", "flow", "--time", "1", "--modified-loss", "sgd"],
+     "between 1 and the number of samples"),
+    (["--model", "neuron", "--activation", "sigmoid"], "outside the range"),
+    (["--model", "diagonal", "--depth", "1"], "depth"),
+    (["--model", "diagonal", "--init-scale", "0"], "init scale"),
+    (["--model", "diagonal", "--init-shape", "1"], "init shape"),
     (["--optimizer", "flow"], "--time"),
 ])
 def test_bad_options_exit_2(regression_file, tmp_path, capsys, args, message):
@@ -229,3 +236,36 @@ def test_rerun_with_same_config_and_seed_reproduces_the_numbers(tmp_path, capsys
     assert [c.to_dict() for c in first.claims] == [c.to_dict() for c in second.claims]
     pd.testing.assert_frame_equal(first.metrics, second.metrics)
     assert first.config == second.config
+
+
+def test_train_diagonal_reads_groups_from_the_data_and_reports_the_init_scale(tmp_path, capsys):
+    from implicit_bias.problems import sparse_regression
+
+    p = sparse_regression(10, 12, 2, n_test=0, seed=0)
+    data = tmp_path / "g.npz"
+    np.savez(data, X=p.X, y=p.y, groups=np.repeat(np.arange(4), 3))
+    code, stdout, _ = call(["train", "--data", data, "--model", "diagonal", "--init-scale", "0.5", "--depth", "3",
+                            "--lr", "0.01", "--steps", "10", "--save", tmp_path / "d.npz", "--json"], capsys)
+    assert code == 0 and json.loads(stdout)["effective_init_scale"] == pytest.approx(0.125)
+    code, _, _ = call(["train", "--data", data, "--model", "grouped-diagonal", "--lr", "0.01", "--steps", "10",
+                       "--save", tmp_path / "g_out.npz"], capsys)
+    assert code == 0
+    with np.load(tmp_path / "g_out.npz") as f:
+        assert f["w"].shape == (12,)
+    np.savez(tmp_path / "bad.npz", X=p.X, y=p.y, groups=np.arange(5))
+    code, _, stderr = call(["train", "--data", tmp_path / "bad.npz", "--model", "grouped-diagonal", "--lr", "0.01",
+                            "--steps", "10", "--save", tmp_path / "b.npz"], capsys)
+    assert code == 2 and "groups" in stderr and not (tmp_path / "b.npz").exists()
+
+
+def test_reference_ntk_kernel_regression_takes_the_network_options(regression_file, tmp_path, capsys):
+    out = tmp_path / "k.npz"
+    code, stdout, _ = call(["reference", "ntk-kernel-regression", "--data", regression_file, "--widths", "16",
+                            "--activation", "tanh", "--seed", "3", "--save", out, "--json"], capsys)
+    assert code == 0
+    d = np.load(regression_file)
+    with np.load(out) as f:
+        assert f["predictions_test"].shape == d["y_test"].shape
+    code, _, stderr = call(["reference", "min-l2", "--data", regression_file, "--widths", "16",
+                            "--save", tmp_path / "x.npz"], capsys)
+    assert code == 2 and "does not take --widths" in stderr

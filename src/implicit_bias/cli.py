@@ -140,6 +140,13 @@ def train_cmd(
     loss_fn = L.get_loss(loss)
     if loss_fn.is_classification:
         validate_labels(problem.y)
+    if batch_size is not None and not 1 <= batch_size <= problem.n_samples:
+        raise InputError(f"--batch-size must be between 1 and the number of samples {problem.n_samples}, "
+                         f"got {batch_size}")
+    if model == "neuron" and loss == "square":
+        from implicit_bias.models.activations import check_targets
+
+        check_targets(problem.y, activation or "identity")
     w0 = _load_npy(init, "--init") if init is not None else None
     group_ids = _load_npy(groups, "--groups") if groups is not None else None
     if w0 is not None and init_kind is not None:
@@ -148,11 +155,10 @@ def train_cmd(
                 init_shape=init_shape, param=param, groups=group_ids, width=width, activation=activation,
                 leaky_slope=leaky_slope, bias=bias, output_scale=output_scale, parameterization=parameterization)
     if widths is not None:
-        try:
-            opts["widths"] = tuple(int(v) for v in widths.split(",") if v.strip())
-        except ValueError:
-            raise InputError(f"--widths must be comma-separated integers, got {widths!r}") from None
-    net = make_model(model, problem.n_features, **opts, **_problem_options(model, problem))
+        opts["widths"] = _parse_widths(widths)
+    # options the data file carries (matrix shape and kind, group ids); a command-line option wins
+    opts.update({k: v for k, v in _problem_options(model, problem).items() if opts.get(k) is None})
+    net = make_model(model, problem.n_features, **opts)
     if lr is not None and lr <= 0:
         raise InputError(f"--lr must be positive, got {lr}")
     if optimizer == "flow":
@@ -175,8 +181,6 @@ def train_cmd(
             raise InputError("--time applies to --optimizer flow; use --steps for step methods")
         if steps is None or lr is None:
             raise InputError(f"--optimizer {optimizer} needs --steps N and --lr H")
-        if batch_size is not None and batch_size > problem.n_samples:
-            raise InputError(f"--batch-size {batch_size} is larger than the number of samples {problem.n_samples}")
         opt = make_optimizer(optimizer, batch_size=batch_size)
     _check_save_path(save)
     with ProgressBar(enabled=not as_json):
@@ -196,7 +200,7 @@ def train_cmd(
     summary = {"final_loss": float(out.final_loss[0]), "steps": int(steps) if steps else None,
                "time": time_horizon, "converged": bool(out.converged[0]), "diverged": bool(out.diverged[0]),
                "norm_w": float(np.linalg.norm(e2e)), "solver_ok": bool(out.solver_ok[0]),
-               "solver_steps": int(out.solver_steps[0]), "saved": str(save)}
+               "solver_steps": int(out.solver_steps[0]), **_init_summary(net, seed), "saved": str(save)}
     if as_json:
         emit_json(summary)
     else:
@@ -208,14 +212,26 @@ def train_cmd(
             typer.echo("note: the run did not converge (see --steps/--time)", err=True)
 
 
+def _init_summary(net, seed: int) -> dict:
+    """The end-to-end initial scale in the model's own convention, so users can compare conventions."""
+    import jax
+
+    if hasattr(net, "effective_init_scale"):
+        return {"effective_init_scale": float(net.effective_init_scale())}
+    if hasattr(net, "init_frobenius"):
+        k_init, _ = jax.random.split(jax.random.PRNGKey(int(seed)))
+        return {"init_frobenius": float(net.init_frobenius({}, k_init))}
+    return {}
+
+
 def _problem_options(model: str, problem) -> dict:
-    """Options a model takes from the data itself (a matrix problem's shape and kind)."""
+    """Options a model takes from the data itself (a matrix problem's shape and kind, group ids)."""
     from implicit_bias.models import available_models
 
     spec = available_models().get(model)
     accepted = spec.options if spec is not None else ()
     return {k: (tuple(v) if k == "shape" else v) for k, v in problem.meta.items()
-            if k in ("shape", "kind") and k in accepted}
+            if k in ("shape", "kind", "groups") and k in accepted}
 
 
 def _param_arrays(params) -> dict:
@@ -228,6 +244,13 @@ def _param_arrays(params) -> dict:
         key = "param" + "".join(f"_{getattr(p, 'key', getattr(p, 'idx', getattr(p, 'name', p)))}" for p in path)
         out[key] = np.asarray(leaf)[0]
     return out
+
+
+def _parse_widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise InputError(f"--widths must be comma-separated integers, got {text!r}") from None
 
 
 def _load_npy(path: Path, flag: str):
@@ -260,6 +283,16 @@ def reference(name: str = typer.Argument(..., help="min-l2, max-margin, min-l1, 
               shape: Optional[float] = typer.Option(None, "--shape", help="init shape s (q-alpha)"),
               nonnegative: Optional[bool] = typer.Option(None, "--nonnegative/--signed", help="min-l1 sign constraint"),
               groups: Optional[Path] = typer.Option(None, "--groups", help="group ids .npy (group-lasso)"),
+              psd: Optional[bool] = typer.Option(None, "--psd/--no-psd", help="nuclear-norm: restrict to PSD matrices"),
+              tolerance: Optional[float] = typer.Option(None, "--tolerance", help="nuclear-norm: |A(W) − y| ≤ tol instead of equality"),
+              widths: Optional[str] = typer.Option(None, "--widths", help="ntk-kernel-regression: hidden widths"),
+              activation: Optional[str] = typer.Option(None, "--activation", help="ntk-kernel-regression"),
+              leaky_slope: Optional[float] = typer.Option(None, "--leaky-slope", help="ntk-kernel-regression"),
+              bias: Optional[bool] = typer.Option(None, "--bias/--no-bias", help="ntk-kernel-regression"),
+              init_scale: Optional[float] = typer.Option(None, "--init-scale", help="ntk-kernel-regression"),
+              output_scale: Optional[float] = typer.Option(None, "--output-scale", help="ntk-kernel-regression"),
+              parameterization: Optional[str] = typer.Option(None, "--parameterization", help="ntk-kernel-regression: standard or ntk"),
+              seed: Optional[int] = typer.Option(None, "--seed", help="ntk-kernel-regression: the init's seed"),
               save: Path = typer.Option(..., "--save"),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """Compute an explicit reference solution (pseudo-inverse, QP, LP, convex program)."""
@@ -269,8 +302,14 @@ def reference(name: str = typer.Argument(..., help="min-l2, max-margin, min-l1, 
     problem = load_data(data)
     given = {"init": _load_npy(init, "--init") if init is not None else None, "alpha": alpha, "depth": depth,
              "shape": shape, "nonnegative": nonnegative,
-             "groups": _load_npy(groups, "--groups") if groups is not None else None}
+             "groups": _load_npy(groups, "--groups") if groups is not None else None,
+             "psd": psd, "tolerance": tolerance, "activation": activation, "leaky_slope": leaky_slope,
+             "bias": bias, "init_scale": init_scale, "output_scale": output_scale,
+             "parameterization": parameterization, "seed": seed,
+             "widths": _parse_widths(widths) if widths is not None else None}
     given = {k: v for k, v in given.items() if v is not None}
+    if "groups" in spec.options and "groups" not in given and "groups" in problem.meta:
+        given["groups"] = problem.meta["groups"]
     extra = sorted(set(given) - set(spec.options))
     if extra:
         raise InputError(f"reference '{name}' does not take {', '.join('--' + e for e in extra)}")
