@@ -195,6 +195,9 @@ def test_run_json_contract_and_refusal_to_overwrite(tmp_path, capsys):
         assert set(claim) >= {"name", "measured", "expected", "tolerance", "holds"}
     assert any(a.endswith(".png") for a in payload["artifacts"]) and any(a.endswith(".pdf") for a in payload["artifacts"])
     assert all((Path(a)).exists() for a in payload["artifacts"])
+    compiles = payload["compile_seconds"]
+    assert compiles["programs"] >= 1 and 0 < compiles["longest"] <= compiles["total"] <= payload["wall_time"]
+    assert json.loads((out / "config.json").read_text())["compile_seconds"] == compiles
     before = (out / "claims.json").read_text()
     code, _, stderr = call(["run", "min-norm-regression", "--quick", "--out", out, *FAST_MIN_NORM,
                             "--set", "seed=5"], capsys)

@@ -126,3 +126,17 @@ def test_batch_larger_than_n_is_rejected():
     p = gaussian_regression(5, 10, seed=0)
     with pytest.raises(InputError, match="batch size"):
         ib.train(LinearModel(10), losses.square, optim.SGD(batch_size=6), p, steps=10, step_size=0.1)
+
+
+def test_compile_ledger_counts_fresh_programs_only():
+    import implicit_bias as ib
+    from implicit_bias.compilation import compile_ledger
+
+    problem = ib.problems.gaussian_regression(n_samples=5, n_features=7, seed=11)
+    model = ib.models.LinearModel(7)
+    with compile_ledger() as outer:
+        with compile_ledger() as inner:
+            ib.train(model, ib.losses.square, ib.optim.GD(), problem, steps=37, step_size=0.01)
+        ib.train(model, ib.losses.square, ib.optim.GD(), problem, steps=37, step_size=0.02)  # same program: cached
+        ib.train(model, ib.losses.square, ib.optim.GD(), problem, steps=41, step_size=0.01)  # new record grid
+    assert len(inner) == 1 and len(outer) == 2 and all(t > 0 for t in outer)

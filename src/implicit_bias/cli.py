@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -22,6 +21,7 @@ from implicit_bias.cli_support import (
     fail,
     load_data,
     parse_sets,
+    run_entry,
     save_npz_atomic,
     select_device,
 )
@@ -63,14 +63,13 @@ def run(name: str = typer.Argument(..., help="catalog name (see `implicit-bias l
     out = out or Path("runs") / name
     _check_out_dir(out, entry.name, config, force)
     with ProgressBar(enabled=True):
-        start = time.perf_counter()
-        result = entry.run(config)
-        result.wall_time = time.perf_counter() - start
+        result = run_entry(entry, config)
     artifacts = write_run(result, out, entry=entry.meta(), force=force)
     if as_json:
         emit_json({"experiment": result.experiment, "config": result.config,
                    "claims": [c.to_dict() for c in result.claims],
                    "artifacts": [str(p) for p in artifacts], "wall_time": result.wall_time,
+                   "compile_seconds": result.compile_summary(),
                    "notes": result.notes})
     else:
         claims_table(result, out)
@@ -345,9 +344,7 @@ def reproduce(quick: bool = typer.Option(False, "--quick", help="quick configura
     with ProgressBar(enabled=True, overall=len(entries)) as bar:
         for entry, config in zip(entries, configs):
             bar.entry(entry.name)
-            start = time.perf_counter()
-            result = entry.run(config)
-            result.wall_time = time.perf_counter() - start
+            result = run_entry(entry, config)
             write_run(result, out / entry.name, entry=entry.meta(), force=force)
             run_dirs.append(out / entry.name)
             if not result.all_hold:

@@ -7,6 +7,7 @@ import math
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -120,13 +121,27 @@ def _fmt(x: float) -> str:
     return f"{x:.3e}"
 
 
+def run_entry(entry: Any, config: Any) -> Any:
+    """Run a catalog entry; the result carries its wall time and the compile time of each engine program."""
+    from implicit_bias.compilation import compile_ledger
+
+    with compile_ledger() as compiles:
+        start = time.perf_counter()
+        result = entry.run(config)
+        result.wall_time = time.perf_counter() - start
+    result.compile_seconds = list(compiles)
+    return result
+
+
 def claims_table(result: Any, out: Path | None = None) -> None:
     """Print the claims of a result as a table (rich when available)."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 130)
-    table = Table(title=f"{result.experiment}  ({result.wall_time:.1f} s)", show_lines=False)
+    c = result.compile_summary()
+    table = Table(title=f"{result.experiment}  ({result.wall_time:.1f} s, of which compiling "
+                        f"{c['total']:.1f} s in {c['programs']} program(s))", show_lines=False)
     for col in ("claim", "measured", "", "expected", "tolerance", "holds"):
         table.add_column(col, justify="left" if col in ("claim", "") else "right")
     for c in result.claims:
@@ -203,6 +218,8 @@ class ProgressBar:
         if self._progress is None:
             return
         verdict = "all claims hold" if result.all_hold else f"{result.n_failed} claim(s) FAIL"
-        self._progress.console.print(f"{name}: {verdict} ({result.wall_time:.1f} s)")
+        c = result.compile_summary()
+        self._progress.console.print(f"{name}: {verdict} ({result.wall_time:.1f} s; {c['programs']} program(s) "
+                                     f"compiled, longest {c['longest']:.1f} s)")
         if self._overall_task is not None:
             self._progress.advance(self._overall_task)

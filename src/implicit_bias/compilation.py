@@ -14,7 +14,9 @@ References: JAX documentation, "Persistent compilation cache".
 from __future__ import annotations
 
 import os
+import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Hashable
 
@@ -24,6 +26,31 @@ import jax
 MAX_CACHED = 32
 _EXECUTABLES: OrderedDict[Hashable, Any] = OrderedDict()
 _ENABLED: list[str] = []
+#: open ledgers of :func:`compile_ledger`; each collects the seconds of every fresh compilation.
+_LEDGERS: list[list[float]] = []
+
+
+@contextmanager
+def compile_ledger():
+    """Collect the compile time (seconds) of every engine program compiled inside the block.
+
+    Programs served from the in-process cache add nothing; a program loaded from the persistent
+    cache counts with its (short) load time.
+    """
+    seconds: list[float] = []
+    _LEDGERS.append(seconds)
+    try:
+        yield seconds
+    finally:
+        _LEDGERS.remove(seconds)
+
+
+def _compile(build: Callable[[], Any], *args: Any) -> Any:
+    start = time.perf_counter()
+    compiled = build().lower(*args).compile()
+    for ledger in _LEDGERS:
+        ledger.append(time.perf_counter() - start)
+    return compiled
 
 
 def default_cache_dir() -> Path:
@@ -68,16 +95,16 @@ def cached_compile(key: Hashable | None, build: Callable[[], Any], *args: Any) -
     Returns (executable, was_cached). A ``None`` key disables caching for this call.
     """
     if key is None:
-        return build().lower(*args).compile(), False
+        return _compile(build, *args), False
     full = (key, _signature(args), jax.default_backend())
     try:
         seen = full in _EXECUTABLES
     except (TypeError, ValueError):  # a part whose equality is not a bool (arrays): no caching
-        return build().lower(*args).compile(), False
+        return _compile(build, *args), False
     if seen:
         _EXECUTABLES.move_to_end(full)
         return _EXECUTABLES[full], True
-    compiled = build().lower(*args).compile()
+    compiled = _compile(build, *args)
     _EXECUTABLES[full] = compiled
     while len(_EXECUTABLES) > MAX_CACHED:
         _EXECUTABLES.popitem(last=False)

@@ -106,6 +106,7 @@ class Result:
       figures: name -> matplotlib Figure (written by the store, never by the experiment).
       wall_time: seconds the run took (filled in by the runner).
       notes: free-form remarks printed with the claims (e.g. "Adam is not min-norm").
+      compile_seconds: the compile time of each engine program the run built (filled in by the runner).
     """
 
     experiment: str
@@ -115,6 +116,12 @@ class Result:
     figures: dict[str, Any] = field(default_factory=dict)
     wall_time: float = 0.0
     notes: list[str] = field(default_factory=list)
+    compile_seconds: list[float] = field(default_factory=list)
+
+    def compile_summary(self) -> dict[str, float]:
+        """{"programs", "total", "longest"} of the engine's compilations during the run (seconds)."""
+        c = self.compile_seconds
+        return {"programs": len(c), "total": float(sum(c)), "longest": float(max(c, default=0.0))}
 
     @property
     def all_hold(self) -> bool:

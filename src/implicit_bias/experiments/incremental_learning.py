@@ -156,7 +156,7 @@ def run(config: Config) -> Result:
     pairs = [(a, b) for a in range(len(taus)) for b in range(a + 1, len(taus))
              if taus[b] > (1 + config.separation) * taus[a]]
     for m, alpha in enumerate(alphas):
-        W, loss = out.records["w"][m], out.records["loss"][m]
+        W = out.records["w"][m]
         measured = crossing_times(times, W, path)
         predicted = taus * log_inv[m] / 2
         ordered = [measured[a] < measured[b] for a, b in pairs]
@@ -182,7 +182,7 @@ def run(config: Config) -> Result:
                           float(np.max(np.abs(plateau / levels - 1))), 0.01))
     claims.append(at_most(f"α = {alphas[m]:g}: ‖w(T) − w*‖ at the end (the last saddle is w*)",
                           float(np.linalg.norm(out.end_to_end[m] - problem.w_star)), 1e-3))
-    notes = [f"saddle-to-saddle jumps (coordinate joining @ accelerated time τ): "
+    notes = ["saddle-to-saddle jumps (coordinate joining @ accelerated time τ): "
              + ", ".join(f"{step['joins']}@{step['tau']:.3f}" for step in path[1:]),
              "Jump times are read as the first time |w_j| reaches half its value at the next saddle."]
     frame = out.metrics_frame(series="flow", metrics=("loss",))
