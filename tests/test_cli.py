@@ -8,16 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from implicit_bias.cli import main
+from cli_helpers import call
 from implicit_bias.problems import gaussian_regression, planted_margin_classification
-
-
-def call(args, capsys):
-    """Run the CLI in-process; return (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
 
 
 @pytest.fixture

@@ -6,15 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from implicit_bias.cli import main
+from cli_helpers import call
 from implicit_bias.problems.matrix import matrix_completion, matrix_sensing
-
-
-def call(args, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main([str(a) for a in args])
-    out = capsys.readouterr()
-    return exc.value.code, out.out, out.err
 
 
 @pytest.fixture
