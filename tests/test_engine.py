@@ -140,3 +140,51 @@ def test_compile_ledger_counts_fresh_programs_only():
         ib.train(model, ib.losses.square, ib.optim.GD(), problem, steps=37, step_size=0.02)  # same program: cached
         ib.train(model, ib.losses.square, ib.optim.GD(), problem, steps=41, step_size=0.01)  # new record grid
     assert len(inner) == 1 and len(outer) == 2 and all(t > 0 for t in outer)
+
+
+@pytest.mark.parametrize("model_name", ["linear", "diagonal"])
+def test_swept_batch_size_equals_one_program_per_batch_size(model_name, seed):
+    """hparams["batch_size"] runs every batch size in one program; each configuration is exactly the run of
+    SGD(batch_size=B) with the same seed (the same shuffles), to rounding; B = n is full-batch GD."""
+    import implicit_bias as ib
+
+    problem = ib.problems.sparse_regression(12, 20, 2, n_test=0, seed=seed)
+    model = ib.models.make_model(model_name, 20)
+    sizes, seeds = [1, 3, 4, 12, 3], [0, 0, 1, 0, 2]
+    swept = ib.train(model, ib.losses.square, ib.optim.SGD(), problem, steps=150, step_size=0.05,
+                     hparams={"batch_size": sizes, "seed": seeds}, n_records=4)
+    for i, (B, s) in enumerate(zip(sizes, seeds)):
+        opt = ib.optim.GD() if B == 12 else ib.optim.SGD(batch_size=B)
+        alone = ib.train(model, ib.losses.square, opt, problem, steps=150, step_size=0.05, hparams={"seed": s},
+                         n_records=4)
+        np.testing.assert_allclose(swept.end_to_end[i], alone.end_to_end[0], rtol=1e-10, atol=1e-12)
+        loss0 = alone.records["loss"][0]  # rounding is relative to the loss's scale, not to a loss near 0
+        np.testing.assert_allclose(swept.records["loss"][i], loss0, rtol=1e-10, atol=1e-12 * loss0[0])
+    assert not np.allclose(swept.end_to_end[0], swept.end_to_end[3])  # B = 1 is not GD
+
+
+@pytest.mark.parametrize("hparams, optimizer, message", [
+    ({"batch_size": [0, 2]}, "sgd", "between 1 and"), ({"batch_size": [13]}, "sgd", "between 1 and"),
+    ({"batch_size": [2.5]}, "sgd", "integers"), ({"batch_size": [2]}, "sgd4", "must be None"),
+])
+def test_bad_swept_batch_sizes_are_refused(hparams, optimizer, message):
+    import implicit_bias as ib
+
+    problem = ib.problems.sparse_regression(12, 20, 2, n_test=0, seed=0)
+    opt = ib.optim.SGD(batch_size=4) if optimizer == "sgd4" else ib.optim.SGD()
+    with pytest.raises(InputError, match=message):
+        ib.train(ib.models.LinearModel(20), ib.losses.square, opt, problem, steps=5, step_size=0.05, hparams=hparams)
+
+
+def test_weighted_losses_equal_the_mean_over_the_weighted_samples():
+    import implicit_bias as ib
+
+    rng = np.random.default_rng(0)
+    f, y = rng.standard_normal(6), np.sign(rng.standard_normal(6))
+    w = np.array([0.5, 0.25, 0.25, 0, 0, 0])
+    picked = np.array([0, 0, 1, 2])  # sample 0 twice: weights 1/2, 1/4, 1/4
+    for loss in (ib.losses.square, ib.losses.exp, ib.losses.logistic):
+        np.testing.assert_allclose(loss.value(f, y, w), loss.value(f[picked], y[picked]), rtol=1e-13)
+        np.testing.assert_allclose(loss.log_value(f, y, w), loss.log_value(f[picked], y[picked]), rtol=1e-13)
+    big = np.full(3, 1e4)  # huge margins: log space stays finite
+    assert np.isfinite(ib.losses.exp.log_value(big, np.ones(3), np.array([0.5, 0.5, 0.0])))

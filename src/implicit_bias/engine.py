@@ -35,6 +35,8 @@ from implicit_bias.sweeps import as_hparams, log_spaced_steps, log_spaced_times
 RecordFn = Callable[[Any, Mapping[str, jax.Array], Mapping[str, jax.Array]], dict]
 
 DTYPES = {"float64": jnp.float64, "float32": jnp.float32}
+#: hyper-parameters that are integers (the rest are floats of the run's dtype).
+INT_HPARAMS = ("seed", "batch_size")
 #: ODE solvers that factor a Jacobian (their memory grows like the number of parameters squared).
 IMPLICIT_SOLVERS = ("kvaerno3", "kvaerno4", "kvaerno5", "auto")
 
@@ -162,7 +164,8 @@ def _objective(model: Any, loss: Loss, optimizer: Any) -> Callable:
 
     def objective(params, X, y, hp):
         f = model.predict(params, X)
-        return loss.log_value(f, y) if log else loss.value(f, y)
+        weights = hp.get("sample_weights")  # set by a swept batch size (see _swept_batch)
+        return loss.log_value(f, y, weights) if log else loss.value(f, y, weights)
 
     modify = getattr(optimizer, "modify_objective", None)
     return modify(objective) if modify is not None else objective
@@ -176,6 +179,16 @@ def _init_params(model: Any, hp: Mapping[str, jax.Array], dtype: Any) -> tuple[A
 
 #: steps traced per loop iteration: fewer loop trips (on GPU each one costs a host round trip).
 _UNROLL = 4
+
+
+def _swept_batch(key: jax.Array, k: jax.Array, n: int, batch_size: jax.Array, dtype: Any) -> tuple[jax.Array, jax.Array]:
+    """Minibatch k for a traced batch size B as (indices (n,), weights (n,)): the same B samples as
+    :func:`_batch_indices` (first B indices carry weight 1/B), padded to a fixed n with weight 0."""
+    per_epoch = n // batch_size
+    epoch, j = k // per_epoch, k % per_epoch
+    perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
+    slots = jnp.arange(n)
+    return perm[(j * batch_size + slots) % n], jnp.where(slots < batch_size, 1.0 / batch_size, 0.0).astype(dtype)
 
 
 def _step_program(model, loss, optimizer, record, bounds, n, dtype):
@@ -202,6 +215,9 @@ def _step_program(model, loss, optimizer, record, bounds, n, dtype):
         if batch is not None and batch < n:
             idx = _batch_indices(state.key, k, n, batch)
             X, y = X[idx], y[idx]
+        elif "batch_size" in hp:
+            idx, weights = _swept_batch(state.key, k, n, hp["batch_size"], dtype)
+            X, y, hp = X[idx], y[idx], {**hp, "sample_weights": weights}
         y = optimizer.perturb_targets(y, hp, jax.random.fold_in(state.key, -k - 1))
         value, grads = value_and_grad(state.params, X, y, hp)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
@@ -348,24 +364,35 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
         raise InputError(f"dtype must be float64 or float32, got {dtype!r}")
     jdtype = DTYPES[dtype]
     is_flow = getattr(optimizer, "kind", "steps") == "flow"
-    hp = as_hparams(hparams or {}, int_keys=("seed",))
+    hp = as_hparams(hparams or {}, int_keys=INT_HPARAMS)
     if not is_flow:
         if steps is None or steps <= 0:
             raise InputError(f"number of steps must be positive, got {steps}")
         if "step_size" not in hp:
             if step_size is None:
                 raise InputError("a step size is required (step_size=... or hparams['step_size'])")
-            hp = as_hparams({**hp, "step_size": step_size}, int_keys=("seed",))
+            hp = as_hparams({**hp, "step_size": step_size}, int_keys=INT_HPARAMS)
         if np.any(np.asarray(hp["step_size"]) <= 0):
             raise InputError("step size must be positive")
         bs = optimizer.batch_size
         if bs is not None and bs > problem.n_samples:
             raise InputError(f"batch size {bs} is larger than the number of samples {problem.n_samples}")
+        if "batch_size" in hp:
+            if bs is not None:
+                raise InputError(f"the batch size is swept in hparams; the optimizer's own ({bs}) must be None")
+            if not getattr(optimizer, "supports_swept_batch", True):
+                raise InputError(f"optimizer '{optimizer.name}' does not take a swept batch size")
+            swept = np.asarray(hp["batch_size"])
+            if np.any(swept < 1) or np.any(swept > problem.n_samples):
+                raise InputError(f"swept batch sizes must lie between 1 and the number of samples "
+                                 f"{problem.n_samples}, got {sorted(set(swept.tolist()))}")
     else:
         if time_horizon is None or time_horizon <= 0:
             raise InputError(f"gradient flow needs a positive time horizon, got {time_horizon}")
+        if "batch_size" in hp:
+            raise InputError("gradient flow takes no batch size; sweep it with a step method (sgd)")
     if "seed" not in hp:
-        hp = as_hparams({**hp, "seed": 0}, int_keys=("seed",))
+        hp = as_hparams({**hp, "seed": 0}, int_keys=INT_HPARAMS)
     M = len(hp["seed"])
     if hasattr(model, "check_hparams"):
         model.check_hparams(hp)

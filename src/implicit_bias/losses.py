@@ -45,20 +45,22 @@ class Loss:
         """Exp-tailed losses need ±1 labels and have no finite minimizer on separable data."""
         return self.name in ("exp", "logistic")
 
-    def value(self, f: jax.Array, y: jax.Array) -> jax.Array:
-        if self.name == "square":
-            return 0.5 * jnp.mean((f - y) ** 2)
+    def value(self, f: jax.Array, y: jax.Array, weights: jax.Array | None = None) -> jax.Array:
+        """The mean loss over samples (n,), or the weighted sum Σ_i weights_i ℓ_i (weights summing to 1)."""
         if self.name == "exp":
-            return jnp.exp(self.log_value(f, y))
-        return jnp.mean(jax.nn.softplus(-y * f))
+            return jnp.exp(self.log_value(f, y, weights))
+        per_sample = 0.5 * (f - y) ** 2 if self.name == "square" else jax.nn.softplus(-y * f)
+        return jnp.mean(per_sample) if weights is None else jnp.sum(weights * per_sample)
 
-    def log_value(self, f: jax.Array, y: jax.Array) -> jax.Array:
+    def log_value(self, f: jax.Array, y: jax.Array, weights: jax.Array | None = None) -> jax.Array:
+        """log of :meth:`value`, computed in log space for the exp-tailed losses (finite at any margin)."""
         n = f.shape[0]
         if self.name == "square":
-            return jnp.log(self.value(f, y))
-        if self.name == "exp":
-            return jax.nn.logsumexp(-y * f) - jnp.log(n)
-        return jax.nn.logsumexp(log_softplus(-y * f)) - jnp.log(n)
+            return jnp.log(self.value(f, y, weights))
+        z = -y * f if self.name == "exp" else log_softplus(-y * f)
+        if weights is None:
+            return jax.nn.logsumexp(z) - jnp.log(n)
+        return jax.nn.logsumexp(z, b=weights)
 
 
 LOSSES = ("square", "exp", "logistic")

@@ -43,6 +43,8 @@ def as_hparams(hparams: Mapping[str, Any], int_keys: tuple[str, ...] = ()) -> di
     out = {}
     for k, v in arrays.items():
         v = np.broadcast_to(v, (M,)).copy()
+        if k in int_keys and np.any(v != np.round(v.astype(np.float64))):
+            raise InputError(f"hyper-parameter '{k}' takes integers, got {v[v != np.round(v.astype(np.float64))][0]}")
         out[k] = v.astype(np.int64) if k in int_keys else v.astype(np.float64)
     return out
 

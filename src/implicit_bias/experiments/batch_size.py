@@ -7,8 +7,9 @@ shrinks the effective initialization scale, so smaller batches end at interpolat
 norm (closer to the min-ℓ1 interpolator, sparser) and of smaller Hessian trace (Even, Pesme,
 Gunasekar, Flammarion 2023); on a tanh MLP they end at smaller sharpness λ_max (Keskar et al. 2017).
 
-The batch size is structural in the engine (one compiled program per batch size); every program
-sweeps the seeds (each a different sequence of shuffles) in one vmapped run.
+Each model's batch sizes × seeds (each seed a different sequence of shuffles) are one vmapped
+program: the engine takes the batch size as a swept hyper-parameter (minibatches padded to n
+with zero weights), with exactly the shuffles of ``SGD(batch_size=B)``.
 
 References: Keskar, Mudigere, Nocedal, Smelyanskiy, Tang, "On large-batch training for deep
 learning: generalization gap and sharp minima", ICLR 2017; Smith, Dherin, Barrett, De, ICLR 2021;
@@ -30,7 +31,7 @@ from implicit_bias.metrics.curvature import record
 from implicit_bias.metrics.rates import fraction_nonincreasing
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.models.mlp import MLP
-from implicit_bias.optim import GD, SGD
+from implicit_bias.optim import SGD
 from implicit_bias.problems import Problem, sparse_regression
 from implicit_bias.results import Result, at_most, close_to
 
@@ -57,8 +58,12 @@ class Config:
     seed: int = 0
 
 
-def _optimizer(batch: int, n: int):
-    return GD() if batch == n else SGD(batch_size=batch)
+def _sweep(model, problem, batch_sizes, n_seeds: int, **train_options):
+    """Every batch size × seed in ONE vmapped program (the batch size is a swept hyper-parameter);
+    returns the run split per batch size (B = n is full-batch GD)."""
+    grid = {"batch_size": np.repeat(batch_sizes, n_seeds), "seed": np.tile(np.arange(n_seeds), len(batch_sizes))}
+    out = train(model, losses.square, SGD(), problem, hparams=grid, **train_options)
+    return [out.select(out.hparams["batch_size"] == B) for B in batch_sizes]
 
 
 def _diag(config: Config):
@@ -66,27 +71,23 @@ def _diag(config: Config):
                             seed=config.seed)
     problem = Problem(reg.X, reg.y, name="sparse regression")
     model = DiagonalModel(config.diag_features, init_scale=config.diag_init_scale)
-    outs, frames = [], []
-    for B in config.diag_batch_sizes:
-        out = train(model, losses.square, _optimizer(B, problem.n_samples), problem, steps=config.diag_steps,
-                    hparams={"step_size": config.diag_step_size, "seed": np.arange(config.n_seeds)}, n_records=16,
-                    description=f"diagonal B = {B}")
-        outs.append(out)
-        frames.append(out.metrics_frame(series=f"diagonal-B{B}", metrics=("loss",)))
+    outs = _sweep(model, problem, config.diag_batch_sizes, config.n_seeds, steps=config.diag_steps,
+                  step_size=config.diag_step_size, n_records=16, description="diagonal, every batch size")
+    frames = [out.metrics_frame(series=f"diagonal-B{B}", metrics=("loss",))
+              for B, out in zip(config.diag_batch_sizes, outs)]
     return diagonal_outcomes(outs, problem, model, config.trace_samples), frames
 
 
 def _mlp(config: Config):
     problem = mlp_problem(config.mlp_samples, config.mlp_features, config.seed)
     model = MLP(config.mlp_features, widths=(config.mlp_width,), activation="tanh")
-    rows, frames = [], []
-    for B in config.mlp_batch_sizes:
-        out = train(model, losses.square, _optimizer(B, problem.n_samples), problem, steps=config.mlp_steps,
-                    hparams={"step_size": config.mlp_step_size, "seed": np.arange(config.n_seeds)}, n_records=6,
-                    record=record(model, losses.square), description=f"mlp B = {B}")
-        rows.append({"sharpness": out.records["sharpness"][:, -1], "final_loss": out.final_loss,
-                     "diverged": out.diverged})
-        frames.append(out.metrics_frame(series=f"mlp-B{B}", metrics=("loss", "sharpness")))
+    outs = _sweep(model, problem, config.mlp_batch_sizes, config.n_seeds, steps=config.mlp_steps,
+                  step_size=config.mlp_step_size, n_records=6, record=record(model, losses.square),
+                  description="mlp, every batch size")
+    rows = [{"sharpness": out.records["sharpness"][:, -1], "final_loss": out.final_loss, "diverged": out.diverged}
+            for out in outs]
+    frames = [out.metrics_frame(series=f"mlp-B{B}", metrics=("loss", "sharpness"))
+              for B, out in zip(config.mlp_batch_sizes, outs)]
     return rows, frames
 
 
