@@ -27,6 +27,7 @@ from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.problems import sparse_regression
 from implicit_bias.references import q_alpha_interpolator
 from implicit_bias.results import Result, at_least, at_most
+from implicit_bias.sweeps import log_spaced_steps
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class EstimationRecord:
 
 @dataclass(frozen=True)
 class Config:
-    """Li et al.'s setting; one GD run per depth with ``steps`` steps each, and the window's error level."""
+    """Li et al.'s setting; ``steps`` GD steps read per depth (one program runs the longest), the window's level."""
 
     n_samples: int = 100
     n_features: int = 200
@@ -97,14 +98,20 @@ def run(config: Config) -> Result:
                                 n_test=0, seed=config.seed)
     X, y, w_star = problem.X, problem.y, problem.w_star
     claims, frames, curves, limits, windows, notes = [], [], {}, {}, {}, []
-    for depth, steps in zip(config.depths, config.steps):
-        alpha = config.end_to_end_init ** (1.0 / depth)
-        model = DiagonalModel(config.n_features, depth=depth, param="uu-vv" if depth == 2 else "power", init_scale=alpha)
-        out = train(model, losses.square, optim.GD(), problem, steps=steps, step_size=config.step_size,
-                    n_records=config.n_records, record=EstimationRecord(model, tuple(w_star.tolist())),
-                    description=f"GD depth {depth}")
-        frames.append(out.metrics_frame(series=f"depth-{depth}", metrics=("loss", "error")))
-        err, rec_steps = out.records["error"][0], out.steps
+    depths = np.asarray(config.depths)
+    alphas = config.end_to_end_init ** (1.0 / depths)
+    grids = [log_spaced_steps(steps, config.n_records) for steps in config.steps]
+    model = DiagonalModel(config.n_features, depth=int(depths.max()), param="power")
+    # every depth in ONE program (the depth is a swept hyper-parameter), each read up to its own budget
+    run_all = train(model, losses.square, optim.GD(), problem, steps=max(config.steps), step_size=config.step_size,
+                    hparams={"depth": depths, "init_scale": alphas}, record_steps=np.unique(np.concatenate(grids)),
+                    record=EstimationRecord(model, tuple(w_star.tolist())), description="GD, every depth")
+    for i, (depth, steps, alpha, grid) in enumerate(zip(config.depths, config.steps, alphas, grids)):
+        out = run_all.select([i])
+        keep = np.isin(run_all.steps, grid)
+        frame = out.metrics_frame(series=f"depth-{depth}", metrics=("loss", "error"))
+        frames.append(frame[frame.step.isin(grid)])
+        err, rec_steps = out.records["error"][0][keep], out.steps[keep]
         limit_w = q_alpha_interpolator(X, y, alpha, depth=depth, rtol=1e-10).solution
         limits[depth] = float(np.sum((limit_w - w_star) ** 2) / np.sum(w_star ** 2))
         curves[depth], windows[depth] = (rec_steps, err), window(rec_steps, err, config.window_level)
@@ -114,7 +121,7 @@ def run(config: Config) -> Result:
                                float(err[-1] / best), 3.0, note=f"minimum at step {rec_steps[i_best]}"))
         claims.append(at_most(f"depth {depth}: early-stopped error / error of the interpolating limit of training",
                               best / limits[depth], 0.2))
-        if out.diverged.any():
+        if out.diverged.any() and out.diverged_at[0] <= steps:
             notes.append(f"depth {depth}: GD diverged")
     widths = [windows[d][1] - windows[d][0] for d in config.depths]
     ratios = [np.log10(windows[d][1] / windows[d][0]) if windows[d][0] > 0 else 0.0 for d in config.depths]
