@@ -391,7 +391,7 @@ def runs(paths: list[Path] = typer.Argument(None, help="directories to search (d
     if as_json:
         emit_json(json.loads(df.to_json(orient="records")))
         return
-    cols = [c for c in ("experiment", "n_claims", "n_failed", "wall_time", "run_dir") if c in df.columns]
+    cols = [c for c in ("experiment", "n_claims", "n_failed", "wall_time", "compile_longest", "run_dir") if c in df.columns]
     typer.echo(df[cols].to_string(index=False) if len(df) else "no runs match")
 
 

@@ -4,7 +4,8 @@ Tables (built in memory from every run found under the given paths):
 
 ``runs``
     one row per run: run_dir, experiment, wall_time, created (ISO text), n_claims,
-    n_failed, all_hold, fingerprint, config (JSON: ``config->>'depth'``), notes, n_figures.
+    n_failed, all_hold, fingerprint, config (JSON: ``config->>'depth'``), notes, n_figures,
+    compile_programs, compile_total, compile_longest (seconds spent compiling engine programs).
 ``claims``
     one row per claim: run_dir, experiment, name, measured, expected, tolerance, relation,
     holds, note (NaN measurements are NULL).
@@ -16,6 +17,7 @@ Examples::
 
     query_runs(["runs"], where="n_failed > 0")                # runs where a claim failed
     query_runs(["runs"], where="experiment = 'kernel-vs-rich' ORDER BY wall_time")
+    query_runs(["runs"], where="compile_longest > 10")       # entries with a slow compilation
     query_runs(["runs"], where="run_dir IN (SELECT run_dir FROM claims WHERE name LIKE '%margin%')")
     sql(["runs"], "SELECT experiment, metric, min(value) FROM metrics GROUP BY ALL")
 """
@@ -31,12 +33,18 @@ from implicit_bias.store.run_dir import METRICS, find_runs, read_claims, read_co
 
 _RUNS_DDL = """CREATE TABLE runs (run_dir VARCHAR, experiment VARCHAR, wall_time DOUBLE, created VARCHAR,
     n_claims INTEGER, n_failed INTEGER, all_hold BOOLEAN, fingerprint VARCHAR, config JSON,
-    notes VARCHAR, n_figures INTEGER)"""
+    notes VARCHAR, n_figures INTEGER, compile_programs INTEGER, compile_total DOUBLE, compile_longest DOUBLE)"""
 _CLAIMS_DDL = """CREATE TABLE claims (run_dir VARCHAR, experiment VARCHAR, name VARCHAR, measured DOUBLE,
     expected DOUBLE, tolerance DOUBLE, relation VARCHAR, holds BOOLEAN, note VARCHAR)"""
 _EMPTY_METRICS = """CREATE VIEW metrics AS SELECT NULL::VARCHAR AS series, NULL::BIGINT AS config,
     NULL::DOUBLE AS step, NULL::VARCHAR AS metric, NULL::DOUBLE AS value, NULL::VARCHAR AS run_dir,
     NULL::VARCHAR AS experiment WHERE false"""
+
+
+def _compile_columns(record: dict) -> tuple:
+    """(programs, total, longest) compile seconds of a run; NULLs for runs written before they were kept."""
+    c = record.get("compile_seconds") or {}
+    return (c.get("programs"), c.get("total"), c.get("longest"))
 
 
 def _rows(runs: list[Path]) -> tuple[list[tuple], list[tuple], list[tuple[str, str, str]]]:
@@ -49,7 +57,8 @@ def _rows(runs: list[Path]) -> tuple[list[tuple], list[tuple], list[tuple[str, s
         run_rows.append((where, name, float(record.get("wall_time") or 0.0), record.get("created"),
                          len(claims), n_failed, n_failed == 0, record.get("fingerprint"),
                          json.dumps(record.get("config", {}), sort_keys=True),
-                         "\n".join(map(str, record.get("notes", []))), len(record.get("figures", []))))
+                         "\n".join(map(str, record.get("notes", []))), len(record.get("figures", [])),
+                         *_compile_columns(record)))
         for c in claims:
             claim_rows.append((where, name, c.name, c.measured, c.expected, c.tolerance, c.relation,
                                c.holds, c.note))
@@ -69,7 +78,7 @@ def connect(paths: str | Path | Iterable[str | Path]) -> Any:
     con.execute(_RUNS_DDL)
     con.execute(_CLAIMS_DDL)
     if run_rows:
-        con.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", run_rows)
+        con.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", run_rows)
     if claim_rows:
         frame = pd.DataFrame(claim_rows, columns=["run_dir", "experiment", "name", "measured", "expected",
                                                   "tolerance", "relation", "holds", "note"])
