@@ -188,3 +188,28 @@ def test_weighted_losses_equal_the_mean_over_the_weighted_samples():
         np.testing.assert_allclose(loss.log_value(f, y, w), loss.log_value(f[picked], y[picked]), rtol=1e-13)
     big = np.full(3, 1e4)  # huge margins: log space stays finite
     assert np.isfinite(ib.losses.exp.log_value(big, np.ones(3), np.array([0.5, 0.5, 0.0])))
+
+
+def test_programs_without_a_progress_listener_go_to_the_persistent_cache(tmp_path):
+    """Without a reporter the engine compiles no host callback, so JAX writes the program to its disk cache;
+    a second process finds it there (no new entry) and gets the same numbers."""
+    import subprocess
+    import sys
+
+    script = ("import sys, numpy as np, jax; jax.config.update('jax_enable_x64', True)\n"
+              "from implicit_bias.compilation import enable_compilation_cache\n"
+              "enable_compilation_cache(sys.argv[1], min_compile_seconds=0.0)\n"
+              "import implicit_bias as ib\n"
+              "p = ib.problems.sparse_regression(10, 30, 2, n_test=0, seed=0)\n"
+              "r = ib.train(ib.models.DiagonalModel(30), ib.losses.square, ib.optim.GD(), p, steps=500,\n"
+              "             step_size=0.01, hparams={'init_scale': [0.1, 1.0]})\n"
+              "print(repr(r.end_to_end.tolist()))\n")
+    outputs, listings = [], []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                              timeout=300, env={**__import__("os").environ, "JAX_PLATFORMS": "cpu"})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        outputs.append(proc.stdout)
+        listings.append(sorted(f.name for f in tmp_path.iterdir() if f.name.startswith("jit_program")))
+    assert listings[0] and listings[0] == listings[1]
+    assert outputs[0] == outputs[1]

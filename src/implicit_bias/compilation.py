@@ -3,8 +3,8 @@
 * :func:`enable_compilation_cache` points JAX's persistent compilation cache at
   ``~/.cache/implicit-bias/jax`` (or ``$IMPLICIT_BIAS_CACHE``): a second process that
   builds the same program loads it from disk instead of running XLA again. JAX does not
-  store executables with host callbacks, so the engine's programs, which hold the progress
-  callback, are not served from it.
+  store executables with host callbacks: the engine leaves its progress callback out when no
+  progress reporter listens (library use), and only those programs are served from disk.
 * :func:`cached_compile` keeps the executables this process has compiled, keyed by what
   determines the program (model, loss, optimizer, record function, recording points,
   dtype) and the shapes of its arguments: a second ``train`` call with the same sweep

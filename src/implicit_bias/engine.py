@@ -191,7 +191,7 @@ def _swept_batch(key: jax.Array, k: jax.Array, n: int, batch_size: jax.Array, dt
     return perm[(j * batch_size + slots) % n], jnp.where(slots < batch_size, 1.0 / batch_size, 0.0).astype(dtype)
 
 
-def _step_program(model, loss, optimizer, record, bounds, n, dtype):
+def _step_program(model, loss, optimizer, record, bounds, n, dtype, report=True):
     """The jitted program for step-based optimizers: hp (M,) leaves, data -> outputs.
 
     Divergence is checked cheaply: every step looks at the scalar loss it computes anyway
@@ -250,7 +250,8 @@ def _step_program(model, loss, optimizer, record, bounds, n, dtype):
             end = jax.lax.fori_loop(0, blocks, lambda i, st: block(i, st, lo), state)
             end = jax.lax.fori_loop(lo + blocks * _UNROLL, hi, lambda k, st: step(k, st, hp, data), end)
             end = jax.vmap(close_segment, in_axes=(0, 0, None))(state, end, hi)
-            jax.debug.callback(progress.tick, hi)
+            if report:  # a host callback; JAX keeps programs without one in its persistent cache
+                jax.debug.callback(progress.tick, hi)
             return end, jax.vmap(record, in_axes=(0, 0, None))(end.params, hp, data)
 
         state, recs = jax.lax.scan(segment, state, (bounds[:-1], bounds[1:]))
@@ -262,7 +263,7 @@ def _step_program(model, loss, optimizer, record, bounds, n, dtype):
     return jax.jit(program)
 
 
-def _flow_program(model, loss, flow, record, times, dtype):
+def _flow_program(model, loss, flow, record, times, dtype, report=True):
     """The jitted program for gradient flow (diffrax), vmapped over configurations."""
     objective = _objective(model, loss, flow)
     grad = jax.grad(objective)
@@ -285,7 +286,8 @@ def _flow_program(model, loss, flow, record, times, dtype):
 
     def program(hp, data):
         out = jax.vmap(solve, in_axes=(0, None))(hp, data)
-        jax.debug.callback(progress.tick, t1)
+        if report:
+            jax.debug.callback(progress.tick, t1)
         return out
 
     return jax.jit(program)
@@ -406,16 +408,21 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
     record_key = record if record is not None else ("default", record_end_to_end)
     record = record or default_record(model, loss, record_end_to_end)
 
+    # progress ticks only when someone listens: a program without the host callback can be served
+    # from JAX's persistent compilation cache in a later process
+    report = progress.listening()
     if is_flow and getattr(optimizer, "solver", None) == "auto":
         optimizer = _resolve_solver(model, loss, optimizer, hp, data, dtype, time_horizon)
     if is_flow:
         axis = np.asarray(record_steps, dtype=np.float64) if record_steps is not None else log_spaced_times(time_horizon, n_records)
-        build = lambda: _flow_program(model, loss, optimizer, record, jnp.asarray(axis, dtype=jdtype), jdtype)  # noqa: E731
+        build = lambda: _flow_program(model, loss, optimizer, record, jnp.asarray(axis, dtype=jdtype), jdtype,  # noqa: E731
+                                      report)
     else:
         axis = np.asarray(record_steps, dtype=np.int64) if record_steps is not None else log_spaced_steps(steps, n_records)
-        build = lambda: _step_program(model, loss, optimizer, record, jnp.asarray(axis), problem.n_samples, jdtype)  # noqa: E731
+        build = lambda: _step_program(model, loss, optimizer, record, jnp.asarray(axis), problem.n_samples, jdtype,  # noqa: E731
+                                      report)
     key = compilation.program_key("flow" if is_flow else "steps", model, loss, optimizer, record_key,
-                                  tuple(axis.tolist()), problem.n_samples, dtype)
+                                  tuple(axis.tolist()), problem.n_samples, dtype, report)
 
     size = min(M, chunk_size) if chunk_size else _auto_chunk(model, optimizer, record, hp, data, dtype, len(axis), M)
     chunks = [{k: v[i:i + size] for k, v in hp.items()} for i in range(0, M, size)]

@@ -49,8 +49,9 @@ class Loss:
         """The mean loss over samples (n,), or the weighted sum Σ_i weights_i ℓ_i (weights summing to 1)."""
         if self.name == "exp":
             return jnp.exp(self.log_value(f, y, weights))
-        per_sample = 0.5 * (f - y) ** 2 if self.name == "square" else jax.nn.softplus(-y * f)
-        return jnp.mean(per_sample) if weights is None else jnp.sum(weights * per_sample)
+        per_sample = (f - y) ** 2 if self.name == "square" else jax.nn.softplus(-y * f)
+        mean = jnp.mean(per_sample) if weights is None else jnp.sum(weights * per_sample)
+        return 0.5 * mean if self.name == "square" else mean
 
     def log_value(self, f: jax.Array, y: jax.Array, weights: jax.Array | None = None) -> jax.Array:
         """log of :meth:`value`, computed in log space for the exp-tailed losses (finite at any margin)."""

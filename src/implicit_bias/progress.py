@@ -39,6 +39,11 @@ def _active() -> Reporter | None:
     return _REPORTER.get() or (_CURRENT[-1] if _CURRENT else None)
 
 
+def listening() -> bool:
+    """True when a reporter is installed (the engine then compiles its progress ticks in)."""
+    return _active() is not None
+
+
 def start(description: str, total: float) -> None:
     r = _active()
     if r is not None:
