@@ -213,13 +213,12 @@ def train_cmd(
 
 def _init_summary(net, seed: int) -> dict:
     """The end-to-end initial scale in the model's own convention, so users can compare conventions."""
-    import jax
+    from implicit_bias.engine import seed_keys
 
     if hasattr(net, "effective_init_scale"):
         return {"effective_init_scale": float(net.effective_init_scale())}
     if hasattr(net, "init_frobenius"):
-        k_init, _ = jax.random.split(jax.random.PRNGKey(int(seed)))
-        return {"init_frobenius": float(net.init_frobenius({}, k_init))}
+        return {"init_frobenius": float(net.init_frobenius({}, seed_keys(int(seed))[0]))}
     return {}
 
 

@@ -136,11 +136,17 @@ def _cast(tree: Any, dtype: Any) -> Any:
         lambda x: x.astype(dtype) if jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating) else x, tree)
 
 
-def _batch_indices(key: jax.Array, k: jax.Array, n: int, batch_size: int) -> jax.Array:
-    """Indices of minibatch k: epoch k // m reshuffles (without replacement), m = n // batch_size."""
+def _epoch_order(key: jax.Array, k: jax.Array, n: int, batch_size: Any) -> tuple[jax.Array, jax.Array]:
+    """(permutation of the samples for step k's epoch, k's position j in the epoch); m = n // batch_size
+    minibatches per epoch, each epoch reshuffled (sampling without replacement)."""
     per_epoch = n // batch_size
     epoch, j = k // per_epoch, k % per_epoch
-    perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
+    return jax.random.permutation(jax.random.fold_in(key, epoch), n), j
+
+
+def _batch_indices(key: jax.Array, k: jax.Array, n: int, batch_size: int) -> jax.Array:
+    """Indices (batch_size,) of minibatch k: positions j·B … j·B + B − 1 of its epoch's permutation."""
+    perm, j = _epoch_order(key, k, n, batch_size)
     return jax.lax.dynamic_slice(perm, (j * batch_size,), (batch_size,))
 
 
@@ -171,9 +177,14 @@ def _objective(model: Any, loss: Loss, optimizer: Any) -> Callable:
     return modify(objective) if modify is not None else objective
 
 
+def seed_keys(seed: Any) -> tuple[jax.Array, jax.Array]:
+    """(init key, run key) of a configuration's seed: the one place where a seed becomes keys."""
+    k_init, k_run = jax.random.split(jax.random.PRNGKey(seed))
+    return k_init, k_run
+
+
 def _init_params(model: Any, hp: Mapping[str, jax.Array], dtype: Any) -> tuple[Any, jax.Array]:
-    key = jax.random.PRNGKey(hp["seed"])
-    k_init, k_run = jax.random.split(key)
+    k_init, k_run = seed_keys(hp["seed"])
     return _cast(model.init(hp, k_init), dtype), k_run
 
 
@@ -184,9 +195,7 @@ _UNROLL = 4
 def _swept_batch(key: jax.Array, k: jax.Array, n: int, batch_size: jax.Array, dtype: Any) -> tuple[jax.Array, jax.Array]:
     """Minibatch k for a traced batch size B as (indices (n,), weights (n,)): the same B samples as
     :func:`_batch_indices` (first B indices carry weight 1/B), padded to a fixed n with weight 0."""
-    per_epoch = n // batch_size
-    epoch, j = k // per_epoch, k % per_epoch
-    perm = jax.random.permutation(jax.random.fold_in(key, epoch), n)
+    perm, j = _epoch_order(key, k, n, batch_size)
     slots = jnp.arange(n)
     return perm[(j * batch_size + slots) % n], jnp.where(slots < batch_size, 1.0 / batch_size, 0.0).astype(dtype)
 

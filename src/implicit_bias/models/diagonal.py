@@ -129,8 +129,10 @@ class DiagonalModel:
         n = len(next(iter(hp.values()))) if hp else 0
         alpha = np.broadcast_to(np.asarray(hp.get("init_scale", self.init_scale), dtype=float), (n,))
         shape = np.broadcast_to(np.asarray(hp.get("init_shape", self.init_shape), dtype=float), (n,))
-        for a, s_ in zip(alpha, shape):
-            check_init(a, s_)
+        bad = ~(np.isfinite(alpha) & (alpha > 0) & np.isfinite(shape) & (np.abs(shape) < 1))
+        if bad.any():  # the first offending configuration, with check_init's message
+            i = int(np.argmax(bad))
+            check_init(alpha[i], shape[i])
         if "depth" not in hp:
             if "init_shape" in hp and self.depth != 2:
                 raise InputError(f"init shape is defined at depth 2 only; this network has depth {self.depth}")

@@ -103,8 +103,10 @@ def ntk_predict(model: Any, params0: Any, reference: Reference, X_new: np.ndarra
 
 
 def initial_params(model: Any, seed: int = 0, hp: dict | None = None) -> Any:
-    """θ0 exactly as the engine draws it for ``seed`` (key = split(PRNGKey(seed))[0])."""
-    k_init, _ = jax.random.split(jax.random.PRNGKey(int(seed)))
+    """θ0 exactly as the engine draws it for ``seed`` (:func:`implicit_bias.engine.seed_keys`)."""
+    from implicit_bias.engine import seed_keys
+
+    k_init, _ = seed_keys(int(seed))
     return model.init(hp or {}, k_init)
 
 
