@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--quick", action="store_true", help="smaller M and T (about 3 minutes on 2 CPU cores)")
-    parser.add_argument("--out", default="bench", help="output folder (default: bench)")
+    parser.add_argument("--out", default=None, help="output folder (nothing is written without it)")
     parser.add_argument("--json", action="store_true", help="print the table as one JSON object")
     parser.add_argument("--max-configs", type=int, default=None, help="largest M to run (default: all)")
     args = parser.parse_args(argv)
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(table) if args.json else format_table(table))
-    say(f"done; outputs in {args.out}")
+    say(f"done; outputs in {args.out}" if args.out else "done")
     return 0
 
 

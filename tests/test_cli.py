@@ -175,6 +175,7 @@ def test_real_entry_point_no_traceback(tmp_path):
 FAST_MIN_NORM = ["--set", "n_random_inits=1", "--set", "steps=8000", "--set", "n_samples=10", "--set", "n_features=40"]
 
 
+@pytest.mark.slow
 def test_run_json_contract_and_refusal_to_overwrite(tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, _ = call(["run", "min-norm-regression", "--quick", "--json", "--out", out, *FAST_MIN_NORM], capsys)
@@ -197,6 +198,7 @@ def test_run_json_contract_and_refusal_to_overwrite(tmp_path, capsys):
     assert (out / "claims.json").read_text() == before
 
 
+@pytest.mark.slow
 def test_reproduce_report_and_runs_query(tmp_path, capsys):
     out = tmp_path / "results"
     code, stdout, _ = call(["reproduce", "--quick", "--only", "min-norm-regression", "--out", out], capsys)
@@ -215,6 +217,7 @@ def test_reproduce_report_and_runs_query(tmp_path, capsys):
     assert code == 2 and "min-norm-regression" in stderr
 
 
+@pytest.mark.slow
 def test_rerun_with_same_config_and_seed_reproduces_the_numbers(tmp_path, capsys):
     """The store's round trip on real runs: same config and seed -> identical claims and metrics."""
     import pandas as pd

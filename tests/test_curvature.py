@@ -112,6 +112,7 @@ def test_hvp_and_gradient_norm_match_dense(seed):
     assert float(gnorm) == pytest.approx(float(np.linalg.norm(g)), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_record_along_training_matches_direct_measurement():
     """The engine's records at the last step equal the curvature of the returned final parameters."""
     X, y = _data(3, n=16)

@@ -165,6 +165,7 @@ def test_grouped_flow_conserves_its_balance_and_fits_the_data():
     assert out.final_loss[0] < 1e-2 * out.records["loss"][0, 0]
 
 
+@pytest.mark.slow
 def test_one_program_sweeps_depth_and_matches_separate_depths():
     """hp["depth"] sweeps depths 2, 3, 4 in one compiled program: same w as one model per depth (GD, to 1e-12),
     and the flow of each depth lands on its own Q_α reference."""

@@ -113,7 +113,7 @@ def test_grid_is_cartesian_product():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"steps": 0, "step_size": 0.1}, "steps"),
-    ({"steps": 10, "step_size": -1.0}, "step size"),
+    ({"steps": 10, "step_size": -1.0}, "step_size"),
     ({"steps": 10}, "step size"),
 ])
 def test_bad_arguments_raise_input_error(kwargs, match):
@@ -142,10 +142,12 @@ def test_compile_ledger_counts_fresh_programs_only():
     assert len(inner) == 1 and len(outer) == 2 and all(t > 0 for t in outer)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model_name", ["linear", "diagonal"])
-def test_swept_batch_size_equals_one_program_per_batch_size(model_name, seed):
+def test_swept_batch_size_equals_one_program_per_batch_size(model_name):
     """hparams["batch_size"] runs every batch size in one program; each configuration is exactly the run of
     SGD(batch_size=B) with the same seed (the same shuffles), to rounding; B = n is full-batch GD."""
+    seed = 1
     import implicit_bias as ib
 
     problem = ib.problems.sparse_regression(12, 20, 2, n_test=0, seed=seed)
@@ -190,23 +192,36 @@ def test_weighted_losses_equal_the_mean_over_the_weighted_samples():
     assert np.isfinite(ib.losses.exp.log_value(big, np.ones(3), np.array([0.5, 0.5, 0.0])))
 
 
-def test_programs_without_a_progress_listener_go_to_the_persistent_cache(tmp_path):
-    """Without a reporter the engine compiles no host callback, so JAX writes the program to its disk cache;
-    a second process finds it there (no new entry) and gets the same numbers."""
+def test_programs_with_and_without_a_progress_bar_share_the_persistent_cache(tmp_path):
+    """No program holds a host callback: JAX writes it to its disk cache, and a second process that shows a
+    progress bar (the host splits the run into calls of the same program) finds it there and gets the same numbers."""
     import subprocess
     import sys
 
     script = ("import sys, numpy as np, jax; jax.config.update('jax_enable_x64', True)\n"
               "from implicit_bias.compilation import enable_compilation_cache\n"
+              "from implicit_bias import progress\n"
               "enable_compilation_cache(sys.argv[1], min_compile_seconds=0.0)\n"
               "import implicit_bias as ib\n"
+              "class Bar:\n"
+              "    ticks = []\n"
+              "    def start(self, d, t): pass\n"
+              "    def update(self, c): self.ticks.append(c)\n"
+              "    def stop(self): pass\n"
               "p = ib.problems.sparse_regression(10, 30, 2, n_test=0, seed=0)\n"
-              "r = ib.train(ib.models.DiagonalModel(30), ib.losses.square, ib.optim.GD(), p, steps=500,\n"
-              "             step_size=0.01, hparams={'init_scale': [0.1, 1.0]})\n"
+              "def run():\n"
+              "    return ib.train(ib.models.DiagonalModel(30), ib.losses.square, ib.optim.GD(), p, steps=500,\n"
+              "                    step_size=0.01, hparams={'init_scale': [0.1, 1.0]})\n"
+              "if sys.argv[2] == 'bar':\n"
+              "    with progress.reporting(Bar()):\n"
+              "        r = run()\n"
+              "    assert len(Bar.ticks) > 5 and Bar.ticks == sorted(Bar.ticks) and Bar.ticks[-1] == 500, Bar.ticks\n"
+              "else:\n"
+              "    r = run()\n"
               "print(repr(r.end_to_end.tolist()))\n")
     outputs, listings = [], []
-    for _ in range(2):
-        proc = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+    for mode in ("plain", "bar"):
+        proc = subprocess.run([sys.executable, "-c", script, str(tmp_path), mode], capture_output=True, text=True,
                               timeout=300, env={**__import__("os").environ, "JAX_PLATFORMS": "cpu"})
         assert proc.returncode == 0, proc.stderr[-2000:]
         outputs.append(proc.stdout)

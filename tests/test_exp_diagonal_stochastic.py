@@ -3,7 +3,11 @@ effect they claim is switched off."""
 
 import dataclasses
 
+import pytest
+
 from implicit_bias.experiments import get_entry
+
+pytestmark = pytest.mark.slow
 
 
 def _failed(result):
@@ -34,3 +38,15 @@ def test_group_sparsity_quick_claims_hold():
     result = entry.run(entry.quick)
     assert not _failed(result), _failed(result)
     assert "sample_complexity" in result.figures
+
+
+def test_group_sparsity_fails_without_the_groups(monkeypatch):
+    """A 'grouped' network with groups of one coordinate has no group structure: it no longer recovers."""
+    import implicit_bias.experiments.group_sparsity as exp
+    from implicit_bias.models.grouped import GroupedDiagonalModel
+
+    monkeypatch.setattr(exp, "GroupedDiagonalModel",
+                        lambda d, groups, init_scale: GroupedDiagonalModel(d, groups=1, init_scale=init_scale))
+    result = exp.run(exp.ENTRY.quick)
+    failed = [c.name for c in result.claims if c.kind == "result" and not c.holds]
+    assert any("grouped network ‖w − w*‖/‖w*‖ (recovered)" in name for name in failed), failed

@@ -8,6 +8,8 @@ import pytest
 
 from implicit_bias.experiments import get_entry
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_monotone_neuron_quick_claims_hold(seed):
@@ -41,5 +43,19 @@ def test_homogeneous_margin_quick_claims_hold():
     assert not failed, failed
     monotone = [c for c in result.claims if "does not decrease" in c.name]
     assert len(monotone) == 2 and all(c.measured == 1.0 for c in monotone)
+    assert not any("γ̃ ≤ γ̄" in c.name for c in result.claims)  # the log-sum-exp sandwich holds for any θ
+    assert sum("keeps decaying" in c.name for c in result.claims) == 2
     assert {"margins", "kkt_alignment"} <= set(result.figures)
     assert np.isfinite(result.metrics["value"]).all()
+
+
+def test_homogeneous_margin_fails_with_the_wrong_homogeneity(monkeypatch):
+    """Normalize the margin by ρ^(D+1) instead of ρ^D: the 'smoothed margin' then falls as ‖θ‖ grows."""
+    import implicit_bias.experiments.homogeneous_margin as exp
+
+    original = exp.smoothed_margin
+    monkeypatch.setattr(exp, "smoothed_margin",
+                        lambda log_loss, n, rho, degree, loss: original(log_loss, n, rho, degree + 1, loss))
+    result = exp.run(dataclasses.replace(exp.ENTRY.quick, depths=(2,), n_inits=1))
+    failed = [c.name for c in result.claims if c.kind == "result" and not c.holds]
+    assert any("does not decrease" in name for name in failed), failed

@@ -1,9 +1,16 @@
 """Catalog entries igr-backward-error and sgd-modified-loss: quick claims hold, and fail when the theory is wrong."""
 
+import dataclasses
+from typing import ClassVar
+
 import numpy as np
+import pytest
 
 from implicit_bias import compilation
 from implicit_bias.experiments import get_entry
+from implicit_bias.optim.modified import IGRFlow
+
+pytestmark = pytest.mark.slow
 
 
 def test_igr_backward_error_quick_claims_hold():
@@ -39,3 +46,22 @@ def test_sgd_modified_loss_claims_fail_without_the_batch_term(monkeypatch):
     ratio = [c for c in result.claims if c.name.startswith("max over h of ‖E[θ_SGD] − θ_SGD-flow‖")]
     assert ratio and not ratio[0].holds
     assert not result.all_hold
+
+
+@dataclasses.dataclass(frozen=True)
+class HalfIGRFlow(IGRFlow):
+    """The modified flow with the wrong coefficient h/8 instead of h/4."""
+
+    name: ClassVar[str] = "half-igr-flow"
+
+    def strength(self, hp):
+        return super().strength(hp) / 2.0
+
+
+def test_igr_claims_fail_with_the_wrong_coefficient(monkeypatch):
+    import implicit_bias.experiments.igr_backward_error as exp
+
+    monkeypatch.setattr(exp, "IGRFlow", HalfIGRFlow)
+    result = exp.run(exp.ENTRY.quick)
+    failed = [c.name for c in result.claims if c.kind == "result" and not c.holds]
+    assert sum("modified flow, O(h²)" in name for name in failed) >= 2, failed

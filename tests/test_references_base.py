@@ -9,7 +9,7 @@ from implicit_bias.errors import InputError
 from implicit_bias.problems import Problem, svm_2d_example
 from implicit_bias.references import Reference, ReferenceSpec, available, get_reference
 
-CONTRACT = {"min-l2": ("init",), "max-margin": (), "min-l1": ("nonnegative",),
+CONTRACT = {"min-l2": ("init",), "max-margin": (), "min-l1": ("nonnegative", "weights"),
             "q-alpha": ("alpha", "depth", "shape"), "group-lasso": ("groups",)}
 
 

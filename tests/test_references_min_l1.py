@@ -109,7 +109,7 @@ def test_nonnegative_recovery_and_infeasibility(seed):
 def test_registered_compute_and_bad_options():
     A, y = np.array([[1.0, 1.0, 1.0], [3.0, 0.0, 1.0]]), np.array([3.0, 3.0])
     spec = get_reference("min-l1")
-    assert spec.options == ("nonnegative",)
+    assert spec.options == ("nonnegative", "weights")
     assert spec.compute(Problem(A, y), nonnegative=None).objective == pytest.approx(3.0)
     assert spec.compute(Problem(A, y), nonnegative=True).info["nonnegative"]
     with pytest.raises(InputError):

@@ -19,6 +19,7 @@ from implicit_bias.results import Result, at_least, at_most, close_to, is_true
 from implicit_bias.store import write_run
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+VERDICT = "2 of 4 results hold (2 not established: a guard fails), 1 of 2 guards, 1 of 1 sanity check across 2 experiments"
 
 
 def _figure(title: str, slope: float, log: bool = False):
@@ -36,17 +37,18 @@ def _figure(title: str, slope: float, log: bool = False):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Two runs: one whose 3 claims hold (two figures), one with 1 of 3 failing and a "<b>" name."""
+    """Two runs: one whose 4 claims hold (two figures), one whose guard fails (a "<b>" name), so its results
+    are not established."""
     root = tmp_path_factory.mktemp("report")
     metrics = pd.DataFrame({"series": ["gd"] * 2, "config": [0, 0], "step": [1, 10], "metric": "loss",
                             "value": [1.0, 0.1]})
     good = Result("alpha-good", {"depth": 2, "sizes": (3, 4)},
                   [at_most("gap to X⁺y", 3.14159e-11, 1e-8), close_to("slope", -0.98765, -1.0, 0.05),
-                   is_true("converged", True)],
+                   is_true("converged", True, kind="guard"), is_true("data as drawn", True, kind="sanity")],
                   metrics, {"gap": _figure("gap", -1.0, log=True), "slope_fit": _figure("slope", -0.5)}, wall_time=75.0,
                   notes=["Adam is not min-norm."])
     bad = Result("beta-bad", {"depth": 3},
-                 [at_least("<b>bold</b> margin & more", 0.5, 1.0, note="a note"), at_most("ok", 1.0, 2.0),
+                 [at_least("<b>bold</b> margin & more", 0.5, 1.0, note="a note", kind="guard"), at_most("ok", 1.0, 2.0),
                   close_to("not measured", float("nan"), 0.0, 1.0)],
                  None, {"margin": _figure("margin", -2.0)}, wall_time=2.0)
     entries = {"alpha-good": {"name": "alpha-good", "summary": "Good things hold.",
@@ -66,7 +68,8 @@ def test_verdict_summary_counts(runs):
     _, _, index = runs
     page = index.read_text(encoding="utf-8")
     match = re.search(r'<p id="verdict-summary"[^>]*>([^<]*)</p>', page)
-    assert match and match.group(1) == "4 of 6 claims hold across 2 experiments"
+    assert match and match.group(1) == VERDICT
+    assert "alpha-good · 2/2 results" in page and "beta-bad · results not established" in page
     assert 'href="#alpha-good"' in page and 'href="#beta-bad"' in page
     assert 'id="alpha-good"' in page and 'id="beta-bad"' in page
     assert "1 min 17 s" in page  # total wall time 75 s + 2 s
@@ -77,7 +80,9 @@ def test_every_claim_and_verdict_is_written_out(runs):
     page = index.read_text(encoding="utf-8")
     for name in ("gap to X⁺y", "slope", "converged", "ok", "not measured"):
         assert f"<td>{name}" in page
-    assert page.count("✓ holds") == 4 and page.count("✗ FAILS") == 2
+    assert page.count("✓ holds") == 4 and page.count("✗ FAILS") == 1  # the guard
+    assert page.count("✗ not established") == 2  # a result that holds and one that fails, both under the failed guard
+    assert '<td class="kind">guard</td>' in page and '<td class="kind">sanity</td>' in page
     assert "3.142e-11" in page and "-0.9877" in page and "±0.05" in page
     assert "It demonstrates one thing. It matters because of another." in page and "Soudry et al. 2018" in page
     assert "Adam is not min-norm." in page
@@ -111,7 +116,7 @@ def test_render_run_writes_a_page_inside_the_run(runs):
     page = render_run(dirs[1])
     assert page == dirs[1] / "index.html"
     text = page.read_text(encoding="utf-8")
-    assert "1 of 3 claims hold across 1 experiment" in text
+    assert "0 of 2 results hold (2 not established: a guard fails), 0 of 1 guard across 1 experiment" in text
     assert 'href="figures/margin.png"' in text
 
 
@@ -119,11 +124,13 @@ def test_summary_table_lists_every_claim(runs):
     _, dirs, _ = runs
     table = summary_table(dirs)
     lines = table.splitlines()
-    assert lines[-1].startswith("4 of 6 claims hold across 2 experiments")
-    assert sum(line.lstrip().startswith("FAILS") for line in lines) == 2
+    assert lines[-1].startswith(VERDICT)
+    assert sum(line.lstrip().startswith("FAILS") for line in lines) == 1
+    assert sum(line.lstrip().startswith("not established") for line in lines) == 2
     assert sum(line.lstrip().startswith("holds") for line in lines) == 4
     assert "<b>bold</b> margin & more" in table  # plain text: not escaped
-    assert "beta-bad: 1 of 3 hold, 2 FAIL" in table
+    assert "beta-bad: 0 of 2 results hold (2 not established: a guard fails), 0 of 1 guard; 2 claims FAIL" in table
+    assert "alpha-good: 2 of 2 results hold, 1 of 1 guard, 1 of 1 sanity check" in table
 
 
 def _chromium() -> str | None:
@@ -151,7 +158,7 @@ def test_page_renders_in_headless_chromium(runs, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert 'data-images-loaded="3/3"' in dom.stdout  # every figure decoded (naturalWidth > 0)
-    assert 'id="verdict-summary"' in dom.stdout and "4 of 6 claims hold across 2 experiments" in dom.stdout
+    assert 'id="verdict-summary"' in dom.stdout and VERDICT in dom.stdout
     assert dom.stdout.count("<img ") == 3
     shot = tmp_path / "shot.png"
     run = subprocess.run(_chromium_args(binary, tmp_path / "profile-shot")
@@ -162,3 +169,16 @@ def test_page_renders_in_headless_chromium(runs, tmp_path):
     assert shot.stat().st_size > 10_000
     if os.environ.get("IB_KEEP_SCREENSHOT"):
         shutil.copy(shot, os.environ["IB_KEEP_SCREENSHOT"])
+
+
+def test_verdict_text_counts_kinds_apart():
+    from implicit_bias.results import verdict_text
+
+    ok = Result("a", {}, [at_most("r", 0.0, 1.0), at_most("g", 0.0, 1.0, kind="guard")])
+    voided = Result("b", {}, [at_most("r", 0.0, 1.0), at_most("g", 2.0, 1.0, kind="guard"),
+                              is_true("s", True, kind="sanity")])
+    assert verdict_text([ok]) == "1 of 1 result holds, 1 of 1 guard"
+    assert ok.established and not voided.established
+    assert verdict_text([ok, voided]) == ("1 of 2 results hold (1 not established: a guard fails), 1 of 2 guards, "
+                                          "1 of 1 sanity check")
+    assert voided.status(voided.claims[0]) == "not established" and voided.status(voided.claims[2]) == "holds"

@@ -144,7 +144,7 @@ def test_reshuffled_term_is_the_fixed_term_averaged_over_partitions():
     perms = jnp.asarray(list(itertools.permutations(range(6))))
     values = jax.jit(jax.vmap(lambda perm: fixed(p, X[perm], y[perm], {})))(perms)
     reshuffled = float(batch_variance(objective, 3, "reshuffled")(p, X, y, {}))
-    assert reshuffled == pytest.approx(np.mean(values), rel=1e-12)
+    assert reshuffled == pytest.approx(float(np.mean(np.asarray(values))), rel=1e-12)
 
 
 @pytest.mark.parametrize("beta", [0.0, 0.5, 0.9])

@@ -40,6 +40,7 @@ def test_each_step_has_length_h_k_along_minus_the_gradient():
     assert float(decayed_step(1.0, jnp.asarray(30.0), 1.0, 10.0)) == pytest.approx(0.25)
 
 
+@pytest.mark.slow
 def test_normalized_gd_with_decaying_steps_finds_the_flattest_minimum():
     problem = Problem(np.array([[1.0]]), np.array([1.0]))
     model = DiagonalModel(1, param="uv", init_scale=0.5)

@@ -24,9 +24,9 @@ def make_result(experiment: str = "demo", *, failing: bool = True, depth: int = 
     extra column, and 0, 1 or 2 figures (the second with a dot in its name)."""
     claims = [at_most("gap <= 1e-8", 3e-11, 1e-8),
               close_to("slope ≈ −1", -0.98, -1.0, 0.05, note="log-log fit"),
-              is_true("converged", True)]
+              is_true("converged", True, kind="guard")]
     if failing:
-        claims += [close_to("NaN measured", float("nan"), 0.0, 1.0), at_least("margin >= 1", 0.5, 1.0)]
+        claims += [close_to("NaN measured", float("nan"), 0.0, 1.0), at_least("margin >= 1", 0.5, 1.0, kind="guard")]
     steps = np.array([1, 10, 100], dtype=float)
     metrics = pd.DataFrame({"series": ["gd"] * 3 + ["flow"] * 3, "config": [0, 0, 0, 1, 1, 1],
                             "step": np.r_[steps, steps], "metric": "loss",
@@ -186,6 +186,19 @@ def test_query_runs_where_a_claim_failed(two_runs):
     assert list(ordered["experiment"]) == ["passing"]
     by_config = query_runs([two_runs], where="(config->>'depth')::INT = 2 AND NOT all_hold")
     assert list(by_config["experiment"]) == ["failing"]
+
+
+def test_runs_count_results_guards_and_sanity_apart(two_runs):
+    runs = query_runs([two_runs], where="true ORDER BY experiment")
+    assert runs["established"].tolist() == [False, True]  # "failing" has a failed guard
+    assert runs["n_results"].tolist() == [3, 2] and runs["n_results_holding"].tolist() == [2, 2]
+    assert runs["n_guards"].tolist() == [2, 1] and runs["n_guards_holding"].tolist() == [1, 1]
+    assert runs["n_sanity"].tolist() == [0, 0]
+    kinds = sql([two_runs], "SELECT kind, count(*) AS n FROM claims WHERE experiment = 'failing' GROUP BY kind "
+                            "ORDER BY kind")
+    assert kinds.to_dict("list") == {"kind": ["guard", "result"], "n": [2, 3]}
+    back = read_run(two_runs / "nested" / "failing")
+    assert [c.kind for c in back.claims] == ["result", "result", "guard", "result", "guard"]
 
 
 def test_sql_over_claims_and_metrics(two_runs):

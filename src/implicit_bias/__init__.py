@@ -8,11 +8,27 @@
 
 Every result in the catalog (``ib.catalog()``) compares what training found with an
 independently computed reference and returns claims.
+
+The package's global settings, both made before anything is computed and both with a way out:
+
+* float64: importing the package turns on JAX's ``jax_enable_x64``, because the references and
+  claims are checked to 1e-8 and beyond. Set ``IMPLICIT_BIAS_X64=0`` before the import to leave
+  JAX's setting as it is (then pass ``dtype="float32"`` to :func:`train`).
+* ``EQX_ON_ERROR=nan`` (unless already set): diffrax's runtime checks return NaN, which the engine
+  flags as a failed solve, instead of calling back to the host, so gradient-flow programs can be
+  kept in JAX's persistent compilation cache (it refuses programs with host callbacks). It takes
+  effect when the package is imported before equinox/diffrax; ``EQX_ON_ERROR=raise`` restores
+  equinox's errors.
 """
 
-import jax
+import os
 
-jax.config.update("jax_enable_x64", True)
+os.environ.setdefault("EQX_ON_ERROR", "nan")
+
+import jax  # noqa: E402
+
+if os.environ.get("IMPLICIT_BIAS_X64", "1").lower() not in ("0", "off", "no", "false"):
+    jax.config.update("jax_enable_x64", True)
 
 from implicit_bias import losses, metrics, models, optim, problems  # noqa: E402
 from implicit_bias.engine import TrainResult, train  # noqa: E402

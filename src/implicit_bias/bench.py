@@ -51,10 +51,21 @@ class Workload:
     batched_steps: int = 1000      # steps the hand-batched numpy version is timed for
     batched_max: int = 4096        # largest M the hand-batched numpy version is run at
     n_records: int = 32
+    family_steps: int | None = None  # steps of the factorized and MLP sweeps (None: 500 quick, 2000 full)
+    flow_features: int = 100        # d of the stiff least-squares problem the flow rows solve (n = d / 5)
+    flow_horizon: float = 1e4
+    probe_size: int | None = None   # matmul size of the device probe (None: 8192 on a GPU, 2048 on the CPU)
 
 
-def workload(device: str, quick: bool) -> Workload:
-    """The sizes for a device and mode (the CPU's full sweep stops at M = 4096)."""
+#: the sizes of a dry run (``benchmarks/gpu-suite --dry-run``): every code path, seconds on a CPU.
+TINY = Workload(n=20, d=50, sparsity=2, steps=40, sweep=(1, 16), loop_configs=1, loop_steps=10, batched_steps=10,
+                batched_max=16, n_records=4, family_steps=10, flow_features=10, flow_horizon=10.0, probe_size=128)
+
+
+def workload(device: str, quick: bool, tiny: bool = False) -> Workload:
+    """The sizes for a device and mode (the CPU's full sweep stops at M = 4096); ``tiny``: :data:`TINY`."""
+    if tiny:
+        return TINY
     if device == "gpu":
         return Workload(steps=2000, sweep=(1, 16, 256, 1024, 4096, 16384), loop_steps=200) if quick else Workload()
     if quick:
@@ -85,16 +96,16 @@ def _timed(fn: Callable[[], Any], repeats: int = 3) -> float:
     return float(best)
 
 
-def measure_device(dev, device: str) -> dict:
+def measure_device(dev, device: str, size: int | None = None) -> dict:
     """Matmul rate (flop/s, float32 and float64) and memory bandwidth (bytes/s) of ``dev``."""
-    size = 8192 if device == "gpu" else 2048
+    size = size or (8192 if device == "gpu" else 2048)
     out = {}
     for name, dt in (("float32", jnp.float32), ("float64", jnp.float64)):
         a = jax.device_put(jax.random.normal(jax.random.PRNGKey(0), (size, size), dt), dev)
         b = jax.device_put(jax.random.normal(jax.random.PRNGKey(1), (size, size), dt), dev)
         mm = jax.jit(lambda a, b: a @ b)
         out[f"matmul_flops_{name}"] = 2.0 * size ** 3 / _timed(lambda: mm(a, b))
-    n_bw = (2 ** 28 if device == "gpu" else 2 ** 25)
+    n_bw = (2 ** 28 if device == "gpu" else 2 ** 25) if size >= 2048 else 2 ** 20
     x = jax.device_put(jax.random.normal(jax.random.PRNGKey(2), (n_bw,), jnp.float32), dev)
     upd = jax.jit(lambda x: x * 1.0000001 + 1e-7, donate_argnums=0)
     holder = [x]
@@ -161,7 +172,7 @@ def _family_rows(w: Workload, quick: bool, dev, say) -> list[dict]:
     import implicit_bias as ib
 
     rows = []
-    steps = 500 if quick else 2000
+    steps = w.family_steps or (500 if quick else 2000)
     hp = ib.grid(init_scale=np.geomspace(1e-2, 1.0, 16), seed=[0, 1, 2, 3])
     try:
         from implicit_bias.models.factorized import FactorizedModel
@@ -192,19 +203,20 @@ def _family_rows(w: Workload, quick: bool, dev, say) -> list[dict]:
     return rows
 
 
-def _flow_rows(dev, say) -> list[dict]:
+def _flow_rows(w: Workload, dev, say) -> list[dict]:
     """Gradient flow on stiff least squares to t = 1e4: explicit vs implicit vs the automatic pick."""
     import implicit_bias as ib
     from implicit_bias.models import LinearModel
 
     rows = []
-    p = ib.problems.sparse_regression(20, 100, 5, n_test=0, seed=0)
+    d = w.flow_features
+    p = ib.problems.sparse_regression(max(2, d // 5), d, min(5, d), n_test=0, seed=0)
     ref = np.linalg.pinv(p.X) @ p.y
     for solver in ("tsit5", "kvaerno5", "auto"):
         say(f"flow {solver}")
         with jax.default_device(dev):
-            r = ib.train(LinearModel(100), ib.losses.square, ib.optim.Flow(solver=solver, max_steps=100_000), p,
-                         time_horizon=1e4, hparams=ib.grid(init_scale=[0.0, 1.0]), n_records=8,
+            r = ib.train(LinearModel(d), ib.losses.square, ib.optim.Flow(solver=solver, max_steps=100_000), p,
+                         time_horizon=w.flow_horizon, hparams=ib.grid(init_scale=[0.0, 1.0]), n_records=8,
                          description=f"flow {solver}")
         err = np.linalg.norm(r.end_to_end[0] - ref) / np.linalg.norm(ref)
         rows.append({"solver": solver, "picked": r.info.get("solver", solver), "solver_steps": int(np.max(r.solver_steps)),
@@ -220,25 +232,31 @@ def _chunk_check(w: Workload, problem, dev, say) -> dict:
     say("chunking check")
     M = 256  # a budget of about 32 configurations' state and records (float64): several chunks
     budget = 32 * memory.per_config_bytes(2 * w.d * 8, 8 * (w.d + 2), 9)
-    kw = dict(steps=200, step_size=w.step_size, hparams=_sweep_hparams(M), n_records=8)
+    kw = dict(steps=min(200, w.steps), step_size=w.step_size, hparams=_sweep_hparams(M), n_records=8)
     with jax.default_device(dev):
         whole = ib.train(DiagonalModel(w.d), ib.losses.square, ib.optim.GD(), problem, chunk_size=M, **kw)
         with memory.limited(budget):
             split = ib.train(DiagonalModel(w.d), ib.losses.square, ib.optim.GD(), problem, **kw)
+    from implicit_bias.bench_memory import last_executable
+
+    held = memory.program_bytes(last_executable())  # what one chunk's program really holds (XLA's buffers)
     diff = float(np.max(np.abs(whole.end_to_end - split.end_to_end)))
     return {"M": M, "budget_bytes": budget, "chunk_size": split.info["chunk_size"], "chunks": split.info["chunks"],
+            "chunk_program_bytes": held, "chunk_fits_budget": None if held is None else bool(held <= budget),
             "max_abs_difference": diff, "identical": bool(diff == 0.0), "device_budget_bytes": memory.budget_bytes()}
 
 
 def run_benchmark(device: str = "cpu", quick: bool = False, out_dir: str | Path | None = None,
-                  progress: Callable[[str], None] | None = None, max_configs: int | None = None) -> dict:
+                  progress: Callable[[str], None] | None = None, max_configs: int | None = None,
+                  tiny: bool = False) -> dict:
     """Run the benchmark on ``device`` and return the table (JSON-able); write it and a plot under ``out_dir``.
 
     Returns: {"machine", "workload", "rates", "baselines", "rows", "families", "flow",
     "chunking", "notes"}; each row: variant, dtype, M, steps, seconds, compile_seconds,
     speedup (over the per-configuration PyTorch loop, else the numpy loop), speedup_vs_*,
     ratio_to_numpy_batched, floor_seconds, floor_bound, fraction_of_floor (= seconds / floor),
-    extrapolated, peak_bytes. ``max_configs`` caps the sweep's M (default: the workload's).
+    extrapolated, peak_bytes. ``max_configs`` caps the sweep's M (default: the workload's);
+    ``tiny`` runs every part at the dry-run sizes :data:`TINY`.
     """
     import implicit_bias as ib
     from implicit_bias.compilation import enable_compilation_cache
@@ -246,7 +264,7 @@ def run_benchmark(device: str = "cpu", quick: bool = False, out_dir: str | Path 
     say = progress or (lambda msg: None)
     dev = _device(device)
     enable_compilation_cache()
-    w = workload(device, quick)
+    w = workload(device, quick, tiny)
     if max_configs is not None:
         if max_configs < 1:
             raise InputError(f"max_configs must be positive, got {max_configs}")
@@ -256,7 +274,7 @@ def run_benchmark(device: str = "cpu", quick: bool = False, out_dir: str | Path 
              f"and scaled to M × {w.steps} steps",
              f"hand-batched numpy timed on {w.batched_steps} steps and scaled to {w.steps} (M ≤ {w.batched_max})"]
     say("measuring the device")
-    rates = measure_device(dev, device)
+    rates = measure_device(dev, device, w.probe_size)
 
     loops, rows = {}, []
     scales = _sweep_hparams(max(w.loop_configs, 1))["init_scale"][: w.loop_configs]
@@ -286,7 +304,7 @@ def run_benchmark(device: str = "cpu", quick: bool = False, out_dir: str | Path 
     rows += _engine_rows(w, problem, dev, loops, batched, say)
     # the rates again, after the runs: on a shared machine the better of the two is closer to the hardware
     say("measuring the device again")
-    rates = {k: max(v, rates_end) for (k, v), rates_end in zip(rates.items(), measure_device(dev, device).values())}
+    rates = {k: max(v, rates_end) for (k, v), rates_end in zip(rates.items(), measure_device(dev, device, w.probe_size).values())}
     for row in rows:  # floors for every row, from the final rates
         row.update(floors(w, row["M"], row["steps"], rates, row["dtype"]))
         row["fraction_of_floor"] = row["seconds"] / row["floor_seconds"]
@@ -294,7 +312,7 @@ def run_benchmark(device: str = "cpu", quick: bool = False, out_dir: str | Path 
         "machine": _machine(dev), "device": device, "quick": quick,
         "workload": {k: getattr(w, k) for k in w.__dataclass_fields__},
         "rates": rates, "baselines": {k: {"seconds_per_config": v} for k, v in loops.items()},
-        "rows": rows, "families": _family_rows(w, quick, dev, say), "flow": _flow_rows(dev, say),
+        "rows": rows, "families": _family_rows(w, quick, dev, say), "flow": _flow_rows(w, dev, say),
         "chunking": _chunk_check(w, problem, dev, say), "peak_bytes": memory.peak_bytes(), "notes": notes,
     }
     table = json.loads(json.dumps(table, default=_jsonable))

@@ -102,3 +102,93 @@ def write_outputs(table: dict, out_dir: Path) -> list[Path]:
     fig.savefig(paths[3], dpi=150)
     fig.savefig(paths[4])
     return paths
+
+
+AXIS_LABELS = {"d": "features d", "n": "samples n", "T": "steps T", "M": "configurations M",
+               "P": "parameters P (gradient flow)"}
+
+
+def _axes_pair(title: str):
+    from implicit_bias.plotting import new_figure
+
+    fig, axes = new_figure(ncols=2)
+    fig.suptitle(title)
+    return fig, axes
+
+
+def cost_figures(costs: dict) -> dict:
+    """One figure per axis: seconds with the floor (left) and the program's bytes (right), log-log."""
+    from implicit_bias.plotting import color, log_axis_label
+
+    figs = {}
+    for name, curves in costs["axes"].items():
+        curves = curves if isinstance(curves, list) else [curves]
+        axis = curves[0]["axis"]
+        fig, (ax_t, ax_m) = _axes_pair(f"cost against {AXIS_LABELS.get(axis, axis)} ({costs['device']}, {costs['dtype']})")
+        for i, c in enumerate(curves):
+            pts = c["points"]
+            x = [p["x"] for p in pts]
+            if axis == "P":
+                for j, solver in enumerate(("tsit5", "kvaerno5")):
+                    ax_t.loglog(x, [p[solver]["seconds"] for p in pts], marker="o", color=color(j),
+                                label=f"{solver} (slope per step {c['fits'][solver]['slope_seconds_per_step']:.2f})")
+                    ax_m.loglog(x, [p[solver]["footprint_bytes"] or np.nan for p in pts], marker="o", color=color(j),
+                                label=f"{solver} (slope {c['fits'][solver]['slope_memory']:.2f})")
+                continue
+            label = c["workload"] if len(curves) > 1 else "engine"
+            ax_t.loglog(x, [p["seconds"] for p in pts], marker="o", color=color(i),
+                        label=f"{label} (slope {c['slope_seconds']:.2f})")
+            ax_t.loglog(x, [p["floor_seconds"] for p in pts], ls="--", color=color(i), lw=1,
+                        label=f"floor ({pts[-1]['floor_bound']})")
+            ax_m.loglog(x, [p["footprint_bytes"] or np.nan for p in pts], marker="o", color=color(i),
+                        label=f"{label} (slope {c['slope_memory']:.2f})")
+        ax_t.set_xlabel(log_axis_label(AXIS_LABELS.get(axis, axis)))
+        ax_t.set_ylabel(log_axis_label("seconds (after compiling)"))
+        ax_m.set_xlabel(log_axis_label(AXIS_LABELS.get(axis, axis)))
+        ax_m.set_ylabel(log_axis_label("bytes the compiled program holds"))
+        for ax in (ax_t, ax_m):
+            ax.legend(fontsize=6)
+        figs[f"costs_{name}"] = fig
+    return figs
+
+
+def format_costs(costs: dict) -> str:
+    """The cost curves as text: per axis its points, fitted slopes and growth."""
+    lines = [f"cost curves on {costs['device']} ({costs['dtype']}; quick={costs['quick']})"]
+    for name, curves in costs["axes"].items():
+        for c in curves if isinstance(curves, list) else [curves]:
+            if c["axis"] == "P":
+                lines.append(f"[P] {c['workload']}")
+                for p in c["points"]:
+                    lines.append("  P={x}: λ_max={lam:.3g}, auto picks {pick}; ".format(
+                        x=p["x"], lam=p["curvature"], pick=p["auto_picks"]) + "; ".join(
+                        f"{s} {p[s]['seconds']:.3g} s / {p[s]['solver_steps']} steps, {_fmt(p[s]['footprint_bytes'])} B"
+                        for s in ("tsit5", "kvaerno5")))
+                lines += [f"  {s}: slope of seconds per step {f['slope_seconds_per_step']:.2f}, of memory "
+                          f"{f['slope_memory']:.2f}" for s, f in c["fits"].items()]
+                lines.append(f"  {c['note']}")
+                continue
+            lines.append(f"[{c['axis']}] {c['workload']}, fixed {c['fixed']}: time slope {c['slope_seconds']:.2f} "
+                         f"({c['growth']}), floor slope {c['slope_floor']:.2f}, memory slope {c['slope_memory']:.2f} "
+                         f"(fitted over {c['axis']} = {', '.join(_fmt(v) for v in c['slope_over'])})")
+            for p, frac in zip(c["points"], c["fraction_of_floor"]):
+                lines.append(f"  {c['axis']}={p['x']}: {p['seconds']:.3g} s (compile {p['compile_seconds']:.2g} s), "
+                             f"floor {p['floor_seconds']:.3g} s ({p['floor_bound']}), × floor {frac:.3g}, "
+                             f"program {_fmt(p['footprint_bytes'])} B")
+    if costs.get("memory"):
+        from implicit_bias.bench_memory import format_footprints
+
+        lines.append(format_footprints(costs["memory"]))
+    return "\n".join(lines)
+
+
+def write_costs(costs: dict, out_dir: Path) -> list[Path]:
+    """Write costs.json, costs.md and one costs_<axis>.png per axis under ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / "costs.json", out_dir / "costs.md"]
+    paths[0].write_text(json.dumps(costs, indent=2))
+    paths[1].write_text("```\n" + format_costs(costs) + "\n```\n")
+    for name, fig in cost_figures(costs).items():
+        paths.append(out_dir / f"{name}.png")
+        fig.savefig(paths[-1], dpi=150)
+    return paths

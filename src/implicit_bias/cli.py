@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-import click
+
 import typer
 
 from implicit_bias.cli_support import (
@@ -20,10 +20,12 @@ from implicit_bias.cli_support import (
     emit_json,
     fail,
     load_data,
+    parse_options,
     parse_sets,
     run_entry,
     save_npz_atomic,
     select_device,
+    use_compilation_cache,
 )
 from implicit_bias.errors import InputError, ReferenceFailure
 
@@ -107,7 +109,9 @@ def train_cmd(
         batch_size: Optional[int] = typer.Option(None, "--batch-size", help="minibatch size (sgd)"),
         time_horizon: Optional[float] = typer.Option(None, "--time", help="final time T (--optimizer flow)"),
         solver: Optional[str] = typer.Option(None, "--solver", help="ODE solver for flow: tsit5, dopri5, dopri8, kvaerno5"),
+        max_steps: Optional[int] = typer.Option(None, "--max-steps", help="ODE solver step budget (flow; default 200000)"),
         modified_loss: Optional[str] = typer.Option(None, "--modified-loss", help="flow on a modified loss: igr or sgd (needs --lr)"),
+        opt_items: list[str] = typer.Option([], "--opt", help="an optimizer option key=value (repeatable; a value ending in .npy is read as an array), e.g. --opt beta=0.5"),
         init: Optional[Path] = typer.Option(None, "--init", help="initial w0 as .npy (linear model)"),
         seed: int = typer.Option(0, "--seed"),
         dtype: str = typer.Option("float64", "--dtype", help="float64 or float32"),
@@ -135,6 +139,8 @@ def train_cmd(
     from implicit_bias.optim import make_optimizer
     from implicit_bias.problems import validate_labels
 
+    use_compilation_cache()
+    optimizer_options = parse_options(opt_items, "--opt")
     problem = load_data(data)
     loss_fn = L.get_loss(loss)
     if loss_fn.is_classification:
@@ -172,15 +178,17 @@ def train_cmd(
             opt = make_modified_flow(modified_loss, step_size=lr, n_batches=n_batches,
                                      **({"solver": solver} if solver else {}))
         else:
-            opt = make_optimizer("flow", solver=solver)
+            opt = make_optimizer("flow", solver=solver, max_steps=max_steps, **optimizer_options)
     else:
+        if max_steps is not None:
+            raise InputError("--max-steps is the ODE solver's budget (--optimizer flow); use --steps for step methods")
         if modified_loss is not None:
             raise InputError(f"--modified-loss describes gradient flow (--optimizer flow), not {optimizer}")
         if time_horizon is not None:
             raise InputError("--time applies to --optimizer flow; use --steps for step methods")
         if steps is None or lr is None:
             raise InputError(f"--optimizer {optimizer} needs --steps N and --lr H")
-        opt = make_optimizer(optimizer, batch_size=batch_size)
+        opt = make_optimizer(optimizer, batch_size=batch_size, **optimizer_options)
     _check_save_path(save)
     with ProgressBar(enabled=not as_json):
         out = train(net, loss_fn, opt, problem, steps=steps, time_horizon=time_horizon, step_size=lr,
@@ -205,10 +213,21 @@ def train_cmd(
     else:
         for k, v in summary.items():
             typer.echo(f"{k:>13}: {v}")
-        if summary["diverged"]:
-            typer.echo("warning: the run diverged (non-finite loss); the last finite iterate was saved", err=True)
-        elif not summary["converged"]:
-            typer.echo("note: the run did not converge (see --steps/--time)", err=True)
+    if not summary["solver_ok"]:
+        from implicit_bias.diagnostics import flow_failure
+        from implicit_bias.optim.flow import IMPLICIT
+
+        why = flow_failure(solver=opt.solver, solver_steps=summary["solver_steps"], max_steps=opt.max_steps,
+                           loss_start=float(out.records["loss"][0][0]), loss_end=summary["final_loss"],
+                           explicit=opt.solver not in IMPLICIT)
+        typer.echo(f"warning: {why}", err=True)
+        raise typer.Exit(1)
+    if summary["diverged"]:
+        typer.echo("warning: the run diverged (non-finite loss); the last finite iterate was saved", err=True)
+        raise typer.Exit(1)
+    if not summary["converged"]:
+        typer.echo("note: the run did not converge (loss not below 1e-10 of its start, or a point misclassified); "
+                   "see --steps/--time", err=True)
 
 
 def _init_summary(net, seed: int) -> dict:
@@ -291,6 +310,8 @@ def reference(name: str = typer.Argument(..., help="min-l2, max-margin, min-l1, 
               output_scale: Optional[float] = typer.Option(None, "--output-scale", help="ntk-kernel-regression"),
               parameterization: Optional[str] = typer.Option(None, "--parameterization", help="ntk-kernel-regression: standard or ntk"),
               seed: Optional[int] = typer.Option(None, "--seed", help="ntk-kernel-regression: the init's seed"),
+              opt_items: list[str] = typer.Option([], "--opt", help="any other option of the reference, key=value (repeatable; "
+                                            "a value ending in .npy is read as an array), e.g. --opt norm=linf"),
               save: Path = typer.Option(..., "--save"),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """Compute an explicit reference solution (pseudo-inverse, QP, LP, convex program)."""
@@ -306,6 +327,11 @@ def reference(name: str = typer.Argument(..., help="min-l2, max-margin, min-l1, 
              "parameterization": parameterization, "seed": seed,
              "widths": _parse_widths(widths) if widths is not None else None}
     given = {k: v for k, v in given.items() if v is not None}
+    extra_options = parse_options(opt_items, "--opt")
+    twice = sorted(set(extra_options) & set(given))
+    if twice:
+        raise InputError(f"given twice: {', '.join(twice)} (as a flag and as --opt)")
+    given.update(extra_options)
     if "groups" in spec.options and "groups" not in given and "groups" in problem.meta:
         given["groups"] = problem.meta["groups"]
     extra = sorted(set(given) - set(spec.options))
@@ -397,41 +423,86 @@ def runs(paths: list[Path] = typer.Argument(None, help="directories to search (d
 @app.command("bench")
 def bench(device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
           quick: bool = typer.Option(False, "--quick"),
-          out: Path = typer.Option(Path("bench"), "--out"),
+          out: Optional[Path] = typer.Option(None, "--out", help="write bench.json/.csv/.md/.png here (nothing is written without it)"),
           max_configs: Optional[int] = typer.Option(None, "--max-configs", help="largest sweep size M to time"),
+          catalog_runs: bool = typer.Option(False, "--catalog", help="instead: time `reproduce --quick` twice in new "
+                                            "processes, from an empty compilation cache and then from the cache"),
+          only: list[str] = typer.Option([], "--only", help="with --catalog: these entries only (repeatable)"),
+          costs: bool = typer.Option(False, "--costs", help="instead: cost curves (time and memory against d, n, T, M "
+                                     "and the flow's parameter count, with floors and fitted slopes; --quick: smaller)"),
           as_json: bool = typer.Option(False, "--json")) -> None:
-    """Time the sweep engine against per-configuration loops and the hardware floor."""
-    from implicit_bias.bench import run_benchmark
-    from implicit_bias.bench_report import format_table
-
+    """Time the sweep engine against per-configuration loops and the hardware floor (or the catalog's runs)."""
     select_device(device)
     if max_configs is not None and max_configs < 1:
         raise InputError(f"--max-configs must be positive, got {max_configs}")
+    if only and not catalog_runs:
+        raise InputError("--only selects catalog entries for --catalog")
+    if costs and catalog_runs:
+        raise InputError("--costs and --catalog are separate runs: pick one")
+    if costs:
+        from implicit_bias.bench_costs import run_costs
+        from implicit_bias.bench_report import format_costs, write_costs
+
+        with ProgressBar(enabled=not as_json):
+            table = run_costs(device=device, quick=quick)
+        if out is not None:
+            write_costs(table, out)
+        if as_json:
+            emit_json(table)
+        else:
+            typer.echo(format_costs(table))
+        return
+    if catalog_runs:
+        from implicit_bias.bench_catalog import format_catalog, time_catalog
+        from implicit_bias.experiments import get_entry
+
+        for name in only:
+            get_entry(name)
+        table = time_catalog(only=list(only) or None)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "catalog.json").write_text(json.dumps(table, indent=2) + "\n")
+        if as_json:
+            emit_json(table)
+        else:
+            typer.echo(format_catalog(table))
+        return
+    from implicit_bias.bench import run_benchmark
+    from implicit_bias.bench_report import format_table
+
     with ProgressBar(enabled=not as_json):
         table = run_benchmark(device=device, quick=quick, out_dir=out, max_configs=max_configs)
     if as_json:
         emit_json(table)
     else:
         typer.echo(format_table(table))
-        typer.echo(f"results in {out}")
+        if out is not None:
+            typer.echo(f"results in {out}")
+
+
+from implicit_bias.cli_identify import identify  # noqa: E402
+
+app.command("identify")(identify)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: turns bad input into one line on stderr and exit code 2."""
+    """Entry point: bad input of any kind (a usage error, an unreadable file, a value outside its range)
+    becomes one line ``error: ...`` on stderr and exit code 2, without a traceback."""
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv if argv is not None else sys.argv[1:], prog_name="implicit-bias",
                             standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.exceptions.Abort:
+    except (typer.Abort, KeyboardInterrupt):
         fail("interrupted", code=130)
-    except click.ClickException as exc:
-        fail(exc.format_message())
+    except typer.TyperException as exc:  # typer's usage errors: unknown flag or command, missing or bad value
+        message = exc.format_message()
+        if not message:  # a bare command: its help was printed
+            sys.exit(0)
+        fail(f"{message.rstrip('.')} (see --help)")
     except (InputError, ReferenceFailure) as exc:
         fail(str(exc))
-    except KeyboardInterrupt:
-        fail("interrupted", code=130)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from implicit_bias import progress
 from implicit_bias.errors import InputError
+from implicit_bias.encoding import encode_number
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -25,15 +26,15 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def emit_json(obj: Any) -> None:
-    """Print one JSON object on stdout (non-finite floats become null)."""
+    """Print one JSON object on stdout (NaN becomes null, ±inf the strings "inf"/"-inf", as in claims.json)."""
 
     def clean(x: Any) -> Any:
         if isinstance(x, dict):
             return {str(k): clean(v) for k, v in x.items()}
         if isinstance(x, (list, tuple)):
             return [clean(v) for v in x]
-        if isinstance(x, (np.floating, float)):
-            return float(x) if math.isfinite(float(x)) else None
+        if isinstance(x, (np.floating, float)):  # the results' rule: NaN -> null, ±inf -> "inf"/"-inf"
+            return encode_number(float(x))
         if isinstance(x, (np.integer,)):
             return int(x)
         if isinstance(x, np.bool_):
@@ -56,6 +57,33 @@ def parse_sets(items: list[str]) -> dict[str, str]:
         if not sep or not key.strip():
             raise InputError(f"--set expects key=value, got {item!r}")
         out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def parse_options(items: list[str], flag: str) -> dict[str, Any]:
+    """``["beta=0.9", "precondition=P.npy"]`` -> {"beta": 0.9, "precondition": array}: a value is an .npy
+    file's array, true/false, an integer, a number, or else a string."""
+    out: dict[str, Any] = {}
+    for key, text in parse_sets(items).items():
+        low = text.lower()
+        if text.endswith(".npy"):
+            path = Path(text)
+            if not path.exists():
+                raise InputError(f"{flag} {key}: file not found: {text}")
+            try:
+                out[key] = np.load(path, allow_pickle=False)
+            except (OSError, ValueError) as err:
+                raise InputError(f"{flag} {key}: cannot read {text} as .npy: {err}") from None
+        elif low in ("true", "false"):
+            out[key] = low == "true"
+        else:
+            try:
+                out[key] = int(text)
+            except ValueError:
+                try:
+                    out[key] = float(text)
+                except ValueError:
+                    out[key] = text
     return out
 
 
@@ -95,12 +123,26 @@ def save_npz_atomic(path: Path, arrays: dict[str, Any]) -> None:
         raise
 
 
+def use_compilation_cache() -> None:
+    """Turn on JAX's persistent compilation cache for every program (``$IMPLICIT_BIAS_CACHE``, default
+    ``~/.cache/implicit-bias/jax``; ``IMPLICIT_BIAS_CACHE=off`` leaves it off)."""
+    from implicit_bias.compilation import enable_compilation_cache
+
+    if os.environ.get("IMPLICIT_BIAS_CACHE", "").lower() in ("off", "0", "no", "false"):
+        return
+    try:
+        enable_compilation_cache(min_compile_seconds=0.1)
+    except OSError as err:
+        sys.stderr.write(f"warning: compilation cache disabled ({err})\n")
+
+
 def select_device(device: str) -> None:
-    """Pin JAX to the CPU, or check that a GPU is visible."""
+    """Pin JAX to the CPU, or check that a GPU is visible; use the persistent compilation cache."""
     import jax
 
     if device not in ("cpu", "gpu"):
         raise InputError(f"--device must be cpu or gpu, got {device!r}")
+    use_compilation_cache()
     if device == "cpu":
         jax.config.update("jax_platforms", "cpu")
         return
@@ -122,14 +164,24 @@ def _fmt(x: float) -> str:
 
 
 def run_entry(entry: Any, config: Any) -> Any:
-    """Run a catalog entry; the result carries its wall time and the compile time of each engine program."""
-    from implicit_bias.compilation import compile_ledger
+    """Run a catalog entry; the result carries its wall time and the compile time of each engine program.
 
-    with compile_ledger() as compiles:
+    If an ODE solve of the run stopped before its horizon, a failed guard claim says so: an entry whose own
+    solve failed never reads "all claims hold"."""
+    from implicit_bias.compilation import compile_ledger
+    from implicit_bias.engine import solve_ledger
+    from implicit_bias.results import is_true
+
+    with compile_ledger() as compiles, solve_ledger() as solves:
         start = time.perf_counter()
         result = entry.run(config)
         result.wall_time = time.perf_counter() - start
     result.compile_seconds = list(compiles)
+    failed = [(what, m, bad) for what, m, bad in solves if bad]
+    if failed:
+        where = "; ".join(f"{what}: {bad} of {m}" for what, m, bad in failed)
+        result.claims.append(is_true("engine: every ODE solve reached its horizon", False,
+                                     note=f"solver stopped early ({where})", kind="guard"))
     return result
 
 
@@ -142,16 +194,17 @@ def claims_table(result: Any, out: Path | None = None) -> None:
     c = result.compile_summary()
     table = Table(title=f"{result.experiment}  ({result.wall_time:.1f} s, of which compiling "
                         f"{c['total']:.1f} s in {c['programs']} program(s))", show_lines=False)
-    for col in ("claim", "measured", "", "expected", "tolerance", "holds"):
-        table.add_column(col, justify="left" if col in ("claim", "") else "right")
+    for col in ("claim", "kind", "measured", "", "expected", "tolerance", "verdict"):
+        table.add_column(col, justify="left" if col in ("claim", "kind", "") else "right")
+    style = {"holds": "[green]holds[/green]", "FAILS": "[bold red]FAILS[/bold red]",
+             "not established": "[yellow]not established[/yellow]"}
     for c in result.claims:
-        table.add_row(c.name, _fmt(c.measured), c.relation, _fmt(c.expected), _fmt(c.tolerance),
-                      "[green]holds[/green]" if c.holds else "[bold red]FAILS[/bold red]")
+        table.add_row(c.name, c.kind, _fmt(c.measured), c.relation, _fmt(c.expected), _fmt(c.tolerance),
+                      style[result.status(c)])
     console.print(table)
     for note in result.notes:
         console.print(f"note: {note}")
-    held = sum(c.holds for c in result.claims)
-    console.print(f"{held} of {len(result.claims)} claims hold" + (f"; results in {out}" if out else ""))
+    console.print(result.verdict() + (f"; results in {out}" if out else ""))
 
 
 class ProgressBar:
@@ -193,16 +246,11 @@ class ProgressBar:
         if self._task is not None:
             self._progress.remove_task(self._task)
         self._task = self._progress.add_task(f"  {description}", total=max(total, 1e-300))
-        self._offset = 0.0
-        self._last = 0.0
 
     def update(self, completed: float) -> None:
         if self._progress is None or self._task is None:
             return
-        if completed < self._last:  # a new chunk started over
-            self._offset += self._last
-        self._last = completed
-        self._progress.update(self._task, completed=self._offset + completed)
+        self._progress.update(self._task, completed=completed)
 
     def stop(self) -> None:
         if self._progress is not None and self._task is not None:
@@ -217,7 +265,7 @@ class ProgressBar:
     def done(self, name: str, result: Any) -> None:
         if self._progress is None:
             return
-        verdict = "all claims hold" if result.all_hold else f"{result.n_failed} claim(s) FAIL"
+        verdict = result.verdict() + ("" if result.all_hold else f"; {result.n_failed} claim(s) FAIL")
         c = result.compile_summary()
         self._progress.console.print(f"{name}: {verdict} ({result.wall_time:.1f} s; {c['programs']} program(s) "
                                      f"compiled, longest {c['longest']:.1f} s)")

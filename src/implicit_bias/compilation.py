@@ -3,8 +3,9 @@
 * :func:`enable_compilation_cache` points JAX's persistent compilation cache at
   ``~/.cache/implicit-bias/jax`` (or ``$IMPLICIT_BIAS_CACHE``): a second process that
   builds the same program loads it from disk instead of running XLA again. JAX does not
-  store executables with host callbacks: the engine leaves its progress callback out when no
-  progress reporter listens (library use), and only those programs are served from disk.
+  store executables with host callbacks, so no engine program has one: progress is reported
+  from the host between calls of the same program (:mod:`implicit_bias.progress`). The
+  command line turns the cache on for every command that computes.
 * :func:`cached_compile` keeps the executables this process has compiled, keyed by what
   determines the program (model, loss, optimizer, record function, recording points,
   dtype) and the shapes of its arguments: a second ``train`` call with the same sweep
@@ -58,7 +59,7 @@ def _compile(build: Callable[[], Any], *args: Any) -> Any:
 def default_cache_dir() -> Path:
     """``$IMPLICIT_BIAS_CACHE`` or ``~/.cache/implicit-bias/jax``."""
     env = os.environ.get("IMPLICIT_BIAS_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "implicit-bias" / "jax"
+    return Path(env) if env and env.lower() not in ("off", "0", "no", "false") else Path.home() / ".cache" / "implicit-bias" / "jax"
 
 
 def enable_compilation_cache(path: str | os.PathLike | None = None, min_compile_seconds: float = 0.5) -> Path:

@@ -16,6 +16,7 @@ for later calls with the same sweep shape (:mod:`implicit_bias.compilation`).
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, NamedTuple
@@ -28,6 +29,7 @@ import optax
 
 from implicit_bias import compilation, memory, progress
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam, table
 from implicit_bias.losses import Loss
 from implicit_bias.problems.problem import Problem
 from implicit_bias.sweeps import as_hparams, log_spaced_steps, log_spaced_times
@@ -35,8 +37,31 @@ from implicit_bias.sweeps import as_hparams, log_spaced_steps, log_spaced_times
 RecordFn = Callable[[Any, Mapping[str, jax.Array], Mapping[str, jax.Array]], dict]
 
 DTYPES = {"float64": jnp.float64, "float32": jnp.float32}
+#: the engine's own swept quantities (a model's and an optimizer's are declared by them).
+ENGINE_HPARAMS = (
+    HParam("seed", int, 0, "keys the initialization and the minibatch order", low=0),
+    HParam("step_size", float, None, "step size h (step methods; a modified flow declares its own)", low=0.0,
+           low_open=True),
+    HParam("batch_size", int, None, "minibatch size, swept in one program (SGD)", low=1),
+)
 #: hyper-parameters that are integers (the rest are floats of the run's dtype).
-INT_HPARAMS = ("seed", "batch_size")
+INT_HPARAMS = tuple(h.name for h in ENGINE_HPARAMS if h.kind is int)
+#: open ledgers of :func:`solve_ledger`; each collects (description, configurations, failed solves) per flow run.
+_SOLVE_LEDGERS: list[list[tuple[str, int, int]]] = []
+
+
+@contextlib.contextmanager
+def solve_ledger():
+    """Collect, for every gradient-flow sweep run inside the block, (description, configurations,
+    configurations whose ODE solver stopped before the horizon)."""
+    entries: list[tuple[str, int, int]] = []
+    _SOLVE_LEDGERS.append(entries)
+    try:
+        yield entries
+    finally:
+        _SOLVE_LEDGERS.remove(entries)
+
+
 #: ODE solvers that factor a Jacobian (their memory grows like the number of parameters squared).
 IMPLICIT_SOLVERS = ("kvaerno3", "kvaerno4", "kvaerno5", "auto")
 
@@ -200,8 +225,13 @@ def _swept_batch(key: jax.Array, k: jax.Array, n: int, batch_size: jax.Array, dt
     return perm[(j * batch_size + slots) % n], jnp.where(slots < batch_size, 1.0 / batch_size, 0.0).astype(dtype)
 
 
-def _step_program(model, loss, optimizer, record, bounds, n, dtype, report=True):
-    """The jitted program for step-based optimizers: hp (M,) leaves, data -> outputs.
+def _step_program(model, loss, optimizer, record, bounds, n, dtype):
+    """The jitted program for step-based optimizers: (state, records, hp, data, i0, i1) -> (state, records).
+
+    One call runs the recording segments i0 … i1 − 1 (segment i takes the steps bounds[i] … bounds[i+1] − 1
+    and writes record i + 1); a call with i0 = 0 first initializes the state and writes record 0. The host
+    runs the whole horizon in one call, or in several when a progress bar listens (it reports between
+    calls): the same compiled program either way, so it is served from JAX's persistent cache.
 
     Divergence is checked cheaply: every step looks at the scalar loss it computes anyway
     (a sticky per-configuration flag and the first bad step); the parameters are checked
@@ -243,36 +273,59 @@ def _step_program(model, loss, optimizer, record, bounds, n, dtype, report=True)
         return _State(_tree_where(bad, start.params, end.params), _tree_where(bad, start.opt_state, end.opt_state),
                       end.key, bad, at)
 
-    def program(hp, data):
-        state = jax.vmap(init_state)(hp)
-        first = jax.vmap(record, in_axes=(0, 0, None))(state.params, hp, data)
+    def write(recs, i, values):
+        return jax.tree_util.tree_map(lambda r, v: jax.lax.dynamic_update_index_in_dim(r, v, i, 0), recs, values)
+
+    def program(state, recs, hp, data, i0, i1):
         step = jax.vmap(one_step, in_axes=(None, 0, 0, None))
+        rec = jax.vmap(record, in_axes=(0, 0, None))
+
+        def start(args):
+            _, recs = args
+            state = jax.vmap(init_state)(hp)
+            return state, write(recs, 0, rec(state.params, hp, data))
+
+        state, recs = jax.lax.cond(i0 == 0, start, lambda args: args, (state, recs))
 
         def block(i, st, lo):
             for j in range(_UNROLL):
                 st = step(lo + i * _UNROLL + j, st, hp, data)
             return st
 
-        def segment(state, lo_hi):
-            lo, hi = lo_hi
+        def segment(i, carry):
+            state, recs = carry
+            lo, hi = bounds[i], bounds[i + 1]
             blocks = (hi - lo) // _UNROLL
-            end = jax.lax.fori_loop(0, blocks, lambda i, st: block(i, st, lo), state)
+            end = jax.lax.fori_loop(0, blocks, lambda b, st: block(b, st, lo), state)
             end = jax.lax.fori_loop(lo + blocks * _UNROLL, hi, lambda k, st: step(k, st, hp, data), end)
             end = jax.vmap(close_segment, in_axes=(0, 0, None))(state, end, hi)
-            if report:  # a host callback; JAX keeps programs without one in its persistent cache
-                jax.debug.callback(progress.tick, hi)
-            return end, jax.vmap(record, in_axes=(0, 0, None))(end.params, hp, data)
+            return end, write(recs, i + 1, rec(end.params, hp, data))
 
-        state, recs = jax.lax.scan(segment, state, (bounds[:-1], bounds[1:]))
-        recs = jax.tree_util.tree_map(lambda a, b: jnp.concatenate([a[None], b], 0), first, recs)
-        recs = jax.tree_util.tree_map(lambda r: jnp.swapaxes(r, 0, 1), recs)  # (M, R, ...)
-        steps_done = jnp.full(state.diverged.shape, bounds[-1])
-        return state.params, recs, state.diverged, state.diverged_at, jnp.ones_like(state.diverged), steps_done
+        return jax.lax.fori_loop(i0, i1, segment, (state, recs))
 
-    return jax.jit(program)
+    def empty(hp, data):
+        """Placeholders of the right shapes for the first call: (state, records (R, M, ...))."""
+        state = jax.eval_shape(jax.vmap(init_state), hp)
+        first = jax.eval_shape(lambda p: jax.vmap(record, in_axes=(0, 0, None))(p, hp, data), state.params)
+        zeros = lambda x: jnp.zeros(x.shape, x.dtype)  # noqa: E731
+        recs = jax.tree_util.tree_map(lambda x: jnp.zeros((len(bounds),) + x.shape, x.dtype), first)
+        return jax.tree_util.tree_map(zeros, state), recs
+
+    return jax.jit(program, donate_argnums=(0, 1)), empty
 
 
-def _flow_program(model, loss, flow, record, times, dtype, report=True):
+def _segment_cuts(bounds: np.ndarray, reporting: bool, pieces: int = 20) -> list[int]:
+    """Record indices where the host splits a step run: [0, R−1] alone, or about ``pieces`` calls of
+    similar numbers of steps when a progress bar listens."""
+    last = len(bounds) - 1
+    if not reporting or last <= 1:
+        return [0, last]
+    targets = np.linspace(bounds[0], bounds[-1], pieces + 1)[1:-1]
+    cuts = np.searchsorted(bounds, targets)
+    return sorted({0, last, *(int(c) for c in cuts if 0 < c < last)})
+
+
+def _flow_program(model, loss, flow, record, times, dtype):
     """The jitted program for gradient flow (diffrax), vmapped over configurations."""
     objective = _objective(model, loss, flow)
     grad = jax.grad(objective)
@@ -293,13 +346,7 @@ def _flow_program(model, loss, flow, record, times, dtype, report=True):
         finite = _all_finite(final)
         return final, recs, ~finite, jnp.where(finite, -1.0, t1), ok, sol.stats["num_steps"]
 
-    def program(hp, data):
-        out = jax.vmap(solve, in_axes=(0, None))(hp, data)
-        if report:
-            jax.debug.callback(progress.tick, t1)
-        return out
-
-    return jax.jit(program)
+    return jax.jit(jax.vmap(solve, in_axes=(0, None)))
 
 
 def _auto_chunk(model, optimizer, record, hp, data, dtype, n_records, M) -> int:
@@ -383,8 +430,6 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
             if step_size is None:
                 raise InputError("a step size is required (step_size=... or hparams['step_size'])")
             hp = as_hparams({**hp, "step_size": step_size}, int_keys=INT_HPARAMS)
-        if np.any(np.asarray(hp["step_size"]) <= 0):
-            raise InputError("step size must be positive")
         bs = optimizer.batch_size
         if bs is not None and bs > problem.n_samples:
             raise InputError(f"batch size {bs} is larger than the number of samples {problem.n_samples}")
@@ -404,6 +449,8 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
             raise InputError("gradient flow takes no batch size; sweep it with a step method (sgd)")
     if "seed" not in hp:
         hp = as_hparams({**hp, "seed": 0}, int_keys=INT_HPARAMS)
+    own = table(h for h in ENGINE_HPARAMS if not (is_flow and h.name == "step_size"))
+    hp = {k: (own[k].check(v, "train:") if k in own else v) for k, v in hp.items()}
     M = len(hp["seed"])
     if hasattr(model, "check_hparams"):
         model.check_hparams(hp)
@@ -417,35 +464,50 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
     record_key = record if record is not None else ("default", record_end_to_end)
     record = record or default_record(model, loss, record_end_to_end)
 
-    # progress ticks only when someone listens: a program without the host callback can be served
-    # from JAX's persistent compilation cache in a later process
-    report = progress.listening()
     if is_flow and getattr(optimizer, "solver", None) == "auto":
         optimizer = _resolve_solver(model, loss, optimizer, hp, data, dtype, time_horizon)
     if is_flow:
         axis = np.asarray(record_steps, dtype=np.float64) if record_steps is not None else log_spaced_times(time_horizon, n_records)
-        build = lambda: _flow_program(model, loss, optimizer, record, jnp.asarray(axis, dtype=jdtype), jdtype,  # noqa: E731
-                                      report)
     else:
         axis = np.asarray(record_steps, dtype=np.int64) if record_steps is not None else log_spaced_steps(steps, n_records)
-        build = lambda: _step_program(model, loss, optimizer, record, jnp.asarray(axis), problem.n_samples, jdtype,  # noqa: E731
-                                      report)
     key = compilation.program_key("flow" if is_flow else "steps", model, loss, optimizer, record_key,
-                                  tuple(axis.tolist()), problem.n_samples, dtype, report)
+                                  tuple(axis.tolist()), problem.n_samples, dtype)
 
     size = min(M, chunk_size) if chunk_size else _auto_chunk(model, optimizer, record, hp, data, dtype, len(axis), M)
-    chunks = [{k: v[i:i + size] for k, v in hp.items()} for i in range(0, M, size)]
+    chunks = [jax.tree_util.tree_map(jnp.asarray, _pad({k: v[i:i + size] for k, v in hp.items()}, size))
+              for i in range(0, M, size)]
+    sizes = [min(size, M - i) for i in range(0, M, size)]
     t_start = time.perf_counter()
-    compiled, cached = compilation.cached_compile(key, build, jax.tree_util.tree_map(jnp.asarray, _pad(chunks[0], size)), data)
+    if is_flow:
+        program = _flow_program(model, loss, optimizer, record, jnp.asarray(axis, dtype=jdtype), jdtype)
+        compiled, cached = compilation.cached_compile(key, lambda: program, chunks[0], data)
+        run_chunk = lambda hp_chunk, base: compiled(hp_chunk, data)  # noqa: E731
+    else:
+        program, empty = _step_program(model, loss, optimizer, record, jnp.asarray(axis), problem.n_samples, jdtype)
+        first = empty(chunks[0], data)
+        index = lambda i: jnp.asarray(i, dtype=jnp.int32)  # noqa: E731
+        compiled, cached = compilation.cached_compile(key, lambda: program, *first, chunks[0], data, index(0), index(1))
+        # the host splits the run into calls of one program only to report progress between them
+        cuts = _segment_cuts(axis, progress.listening())
+
+        def run_chunk(hp_chunk, base):
+            state, recs = empty(hp_chunk, data) if base else first
+            for i0, i1 in zip(cuts[:-1], cuts[1:]):
+                state, recs = compiled(state, recs, hp_chunk, data, index(i0), index(i1))
+                if i1 < cuts[-1]:
+                    progress.tick(base + float(axis[i1]))
+            recs = jax.tree_util.tree_map(lambda r: jnp.swapaxes(r, 0, 1), recs)  # (M, R, ...)
+            done = jnp.full(state.diverged.shape, axis[-1])
+            return state.params, recs, state.diverged, state.diverged_at, jnp.ones_like(state.diverged), done
     t_compiled = time.perf_counter()
     progress.start(description, float(axis[-1]) * len(chunks))
     outs = []
     try:
-        for i, chunk in enumerate(chunks):
-            m = len(chunk["seed"])
-            out = compiled(jax.tree_util.tree_map(jnp.asarray, _pad(chunk, size)), data)
-            out = jax.tree_util.tree_map(lambda x: np.asarray(x)[:m], jax.block_until_ready(out))
-            outs.append(out)
+        for i, (chunk, m) in enumerate(zip(chunks, sizes)):
+            base = float(axis[-1]) * i
+            out = run_chunk(chunk, base)
+            outs.append(jax.tree_util.tree_map(lambda x: np.asarray(x)[:m], jax.block_until_ready(out)))
+            progress.tick(base + float(axis[-1]))
     finally:
         progress.stop()
     t_done = time.perf_counter()
@@ -462,6 +524,9 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
         f0 = np.asarray(recs["loss"])[:, 0] if "loss" in recs else np.full(M, np.inf)
         converged = final_loss <= converged_rtol * np.maximum(f0, np.finfo(np.float64).tiny)
     converged = converged & ~np.asarray(diverged) & np.asarray(solver_ok, dtype=bool)
+    if is_flow:
+        for ledger in _SOLVE_LEDGERS:
+            ledger.append((description, M, int(np.sum(~np.asarray(solver_ok, dtype=bool)))))
     return TrainResult(params=params, end_to_end=e2e, steps=axis, records=dict(recs), hparams=hp,
                        diverged=np.asarray(diverged, dtype=bool), diverged_at=np.asarray(diverged_at),
                        converged=converged, final_loss=final_loss,

@@ -1,8 +1,11 @@
-"""Progress reporting from inside compiled programs, without I/O in the math.
+"""Progress reporting between the calls of a compiled program, without I/O in the math.
 
-The engine calls :func:`tick` (through ``jax.debug.callback``) at every recorded step.
-Whoever wants a progress bar (the command line) installs a reporter with
-:func:`reporting`; without one, ticks are ignored.
+The engine runs a sweep as calls of one compiled program (chunks of configurations, and
+ranges of recording segments when someone listens) and calls :func:`tick` on the host
+between them with the work completed so far (steps or time, summed over chunks). No
+program contains a host callback, so every program can be served from JAX's persistent
+compilation cache. Whoever wants a progress bar (the command line) installs a reporter
+with :func:`reporting`; without one, ticks are ignored.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ def _active() -> Reporter | None:
 
 
 def listening() -> bool:
-    """True when a reporter is installed (the engine then compiles its progress ticks in)."""
+    """True when a reporter is installed (the engine then splits its runs into several calls)."""
     return _active() is not None
 
 
@@ -51,7 +54,7 @@ def start(description: str, total: float) -> None:
 
 
 def tick(completed) -> None:
-    """Host callback: the program has reached step (or time) ``completed``."""
+    """The run has completed ``completed`` units of work (steps or time, summed over chunks)."""
     r = _active()
     if r is not None:
         r.update(float(completed))
@@ -62,7 +65,3 @@ def stop() -> None:
     if r is not None:
         r.stop()
 
-
-def callback() -> Callable:
-    """The function the engine passes to ``jax.debug.callback``."""
-    return tick

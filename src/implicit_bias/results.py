@@ -11,18 +11,21 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from implicit_bias.encoding import decode_number, encode_number
+
 Relation = Literal["<=", ">=", "~=", "=="]
-
-
-def _finite_or_none(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
-    return x
+#: what a claim is evidence of: the paper's statement (``result``), a precondition of a result
+#: (``guard``: convergence, interpolation, solver success) or a check of the set-up (``sanity``).
+ClaimKind = Literal["result", "guard", "sanity"]
+CLAIM_KINDS: tuple[str, ...] = ("result", "guard", "sanity")
 
 
 @dataclass(frozen=True)
 class Claim:
     """A checked statement: ``measured <relation> expected`` within ``tolerance``.
+
+    ``kind`` says what the claim is evidence of (see :data:`ClaimKind`); a failed guard
+    leaves the results of its experiment not established.
 
     Relations:
       * ``"<="``: holds when measured <= expected + tolerance (an upper bound);
@@ -37,6 +40,11 @@ class Claim:
     tolerance: float
     relation: Relation = "~="
     note: str = ""
+    kind: ClaimKind = "result"
+
+    def __post_init__(self) -> None:
+        if self.kind not in CLAIM_KINDS:
+            raise ValueError(f"claim kind must be one of {CLAIM_KINDS}, got {self.kind!r}")
 
     @property
     def holds(self) -> bool:
@@ -54,43 +62,41 @@ class Claim:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "measured": _finite_or_none(float(self.measured)),
-            "expected": _finite_or_none(float(self.expected)),
-            "tolerance": _finite_or_none(float(self.tolerance)),
+            "measured": encode_number(float(self.measured)),
+            "expected": encode_number(float(self.expected)),
+            "tolerance": encode_number(float(self.tolerance)),
             "relation": self.relation,
             "holds": bool(self.holds),
             "note": self.note,
+            "kind": self.kind,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Claim":
-        def num(v: Any) -> float:
-            if v is None:
-                return float("nan")
-            return float(v)
-
+        num = decode_number
         return cls(d["name"], num(d["measured"]), num(d["expected"]), num(d["tolerance"]),
-                   d.get("relation", "~="), d.get("note", ""))
+                   d.get("relation", "~="), d.get("note", ""), d.get("kind", "result"))
 
 
-def at_most(name: str, measured: float, bound: float, note: str = "") -> Claim:
+def at_most(name: str, measured: float, bound: float, note: str = "", *, kind: ClaimKind = "result") -> Claim:
     """Claim ``measured <= bound``."""
-    return Claim(name, float(measured), float(bound), 0.0, "<=", note)
+    return Claim(name, float(measured), float(bound), 0.0, "<=", note, kind)
 
 
-def at_least(name: str, measured: float, bound: float, note: str = "") -> Claim:
+def at_least(name: str, measured: float, bound: float, note: str = "", *, kind: ClaimKind = "result") -> Claim:
     """Claim ``measured >= bound``."""
-    return Claim(name, float(measured), float(bound), 0.0, ">=", note)
+    return Claim(name, float(measured), float(bound), 0.0, ">=", note, kind)
 
 
-def close_to(name: str, measured: float, expected: float, tolerance: float, note: str = "") -> Claim:
+def close_to(name: str, measured: float, expected: float, tolerance: float, note: str = "", *,
+             kind: ClaimKind = "result") -> Claim:
     """Claim ``|measured - expected| <= tolerance``."""
-    return Claim(name, float(measured), float(expected), float(tolerance), "~=", note)
+    return Claim(name, float(measured), float(expected), float(tolerance), "~=", note, kind)
 
 
-def is_true(name: str, value: bool, note: str = "") -> Claim:
+def is_true(name: str, value: bool, note: str = "", *, kind: ClaimKind = "result") -> Claim:
     """Claim that a boolean statement holds (measured 1.0 means true)."""
-    return Claim(name, 1.0 if bool(value) else 0.0, 1.0, 0.0, "==", note)
+    return Claim(name, 1.0 if bool(value) else 0.0, 1.0, 0.0, "==", note, kind)
 
 
 @dataclass
@@ -128,5 +134,59 @@ class Result:
         return all(c.holds for c in self.claims)
 
     @property
+    def established(self) -> bool:
+        """Every guard holds, so the result claims mean what they say."""
+        return all(c.holds for c in self.claims if c.kind == "guard")
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """kind -> (claims that hold, claims) for each of result, guard, sanity."""
+        return {k: (sum(c.holds for c in self.claims if c.kind == k), sum(c.kind == k for c in self.claims))
+                for k in CLAIM_KINDS}
+
+    @property
     def n_failed(self) -> int:
         return sum(not c.holds for c in self.claims)
+
+    def status(self, claim: Claim) -> str:
+        """How one of this run's claims reads: see :func:`claim_status`."""
+        return claim_status(claim, self.established)
+
+    def verdict(self) -> str:
+        """``"5 of 5 results hold, 3 of 3 guards, 1 of 1 sanity checks"``: see :func:`verdict_text`."""
+        return verdict_text([self])
+
+
+def claim_status(claim: Claim, established: bool = True) -> str:
+    """``"holds"``, ``"FAILS"``, or ``"not established"`` for a result claim of a run whose guard failed."""
+    if claim.kind == "result" and not established:
+        return "not established"
+    return "holds" if claim.holds else "FAILS"
+
+
+def verdict_text(results: list[Result]) -> str:
+    """Results, guards and sanity checks counted apart over several runs.
+
+    ``"12 of 12 results hold, 4 of 4 guards, 2 of 2 sanity checks"``; the result claims of a run
+    with a failed guard count as not established, never as holding:
+    ``"3 of 5 results hold (2 not established: a guard fails), 3 of 4 guards, 1 of 1 sanity check"``.
+    """
+    held = {k: 0 for k in CLAIM_KINDS}
+    total = {k: 0 for k in CLAIM_KINDS}
+    unestablished = 0
+    for result in results:
+        established = result.established
+        for c in result.claims:
+            total[c.kind] += 1
+            if c.kind == "result" and not established:
+                unestablished += 1
+            elif c.holds:
+                held[c.kind] += 1
+    text = f"{held['result']} of {total['result']} result{'s' if total['result'] != 1 else ''} " \
+           f"hold{'s' if total['result'] == 1 else ''}"
+    if unestablished:
+        text += f" ({unestablished} not established: a guard fails)"
+    if total["guard"]:
+        text += f", {held['guard']} of {total['guard']} guard{'s' if total['guard'] != 1 else ''}"
+    if total["sanity"]:
+        text += f", {held['sanity']} of {total['sanity']} sanity check{'s' if total['sanity'] != 1 else ''}"
+    return text

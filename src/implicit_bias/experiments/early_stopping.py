@@ -22,11 +22,12 @@ import pandas as pd
 
 from implicit_bias import losses, optim
 from implicit_bias.engine import train
+from implicit_bias.experiments._seeds import over_seeds
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.problems import sparse_regression
 from implicit_bias.references import q_alpha_interpolator
-from implicit_bias.results import Result, at_least, at_most
+from implicit_bias.results import Result, at_least, at_most, close_to, is_true
 from implicit_bias.sweeps import log_spaced_steps
 
 
@@ -53,8 +54,9 @@ class Config:
     sparsity: int = 5
     noise: float = 0.5
     seed: int = 0
+    seeds: tuple[int, ...] = ()
     depths: tuple[int, ...] = (2, 3, 5)
-    end_to_end_init: float = 1e-5
+    init_scale: float = 1e-5
     step_size: float = 0.05
     steps: tuple[int, ...] = (2000, 12000, 40000)
     n_records: int = 300
@@ -94,12 +96,18 @@ def _figure(curves, limits, windows, config):
 
 
 def run(config: Config) -> Result:
+    """Every seed of ``config.seeds`` (worst case per claim), or ``config.seed`` alone when it is empty."""
+    return over_seeds(_run_one, config)
+
+
+def _run_one(config: Config) -> Result:
     problem = sparse_regression(config.n_samples, config.n_features, config.sparsity, noise=config.noise,
                                 n_test=0, seed=config.seed)
     X, y, w_star = problem.X, problem.y, problem.w_star
     claims, frames, curves, limits, windows, notes = [], [], {}, {}, {}, []
+    diverged = False
     depths = np.asarray(config.depths)
-    alphas = config.end_to_end_init ** (1.0 / depths)
+    alphas = config.init_scale ** (1.0 / depths)
     grids = [log_spaced_steps(steps, config.n_records) for steps in config.steps]
     model = DiagonalModel(config.n_features, depth=int(depths.max()), param="power")
     # every depth in ONE program (the depth is a swept hyper-parameter), each read up to its own budget
@@ -122,17 +130,20 @@ def run(config: Config) -> Result:
         claims.append(at_most(f"depth {depth}: early-stopped error / error of the interpolating limit of training",
                               best / limits[depth], 0.2))
         if out.diverged.any() and out.diverged_at[0] <= steps:
+            diverged = True
             notes.append(f"depth {depth}: GD diverged")
     widths = [windows[d][1] - windows[d][0] for d in config.depths]
     ratios = [np.log10(windows[d][1] / windows[d][0]) if windows[d][0] > 0 else 0.0 for d in config.depths]
-    claims.append(at_least(f"the window (error ≤ {config.window_level:g}) widens with depth: smallest ratio of widths "
-                           f"in iterations between consecutive depths {list(config.depths)}",
-                           float(min(b / max(a, 1) for a, b in zip(widths[:-1], widths[1:]))), 1.5,
-                           note=f"widths {widths} iterations"))
+    claims.append(close_to(f"the window (error ≤ {config.window_level:g}) widens with depth on a time axis normalised "
+                           "per depth: log10(t_end/t_start) grows between consecutive depths (fraction of pairs)",
+                           float(np.mean(np.diff(ratios) > 0)), 1.0, 0.0,
+                           note=f"log10 ratios {[round(r, 3) for r in ratios]}; a ratio of stopping times does not "
+                                f"change when a depth runs uniformly slower (widths in iterations {widths}, which do)"))
     claims.append(at_least(f"the window widens with depth: log10(t_end/t_start) of depth {config.depths[-1]} minus "
                            f"depth {config.depths[0]}", float(ratios[-1] - ratios[0]), 0.1,
                            note=f"log10 ratios {[round(r, 3) for r in ratios]}"))
-    notes.append(f"same end-to-end init w0 = {config.end_to_end_init:g} for every depth (layer scale w0^(1/N)) and the "
+    claims.append(is_true("no GD run diverged within its steps", not diverged, kind="guard"))
+    notes.append(f"same end-to-end init w0 = {config.init_scale:g} for every depth (layer scale w0^(1/N)) and the "
                  f"same step size {config.step_size:g}; limits of training (Q_α references): "
                  + ", ".join(f"N={d}: {limits[d]:.3f}" for d in config.depths))
     figures = _figure(curves, limits, windows, config)
@@ -144,9 +155,12 @@ ENTRY = Entry(
     summary="noisy labels: the error of GD on depth-N diagonal networks is U-shaped, and depth widens the stopping window",
     description=("With noisy labels, gradient descent on a diagonal network first recovers the sparse signal and then "
                  "slowly fits the noise, so stopping early beats training to the interpolating limit. Deeper "
-                 "networks started at the same end-to-end scale keep the error low over a wider window of iterations."),
+                 "networks started at the same end-to-end scale keep the error low over a wider window, measured as a "
+                 "ratio of stopping times so that a uniformly slower depth does not count. Scale: full mode runs Li "
+                 "et al.'s setting (n = 100, d = 200, k = 5, σ = 0.5, w0 = 1e-5) on three seeds (worst case claimed); quick mode records "
+                 "fewer points."),
     paper="Li, Nguyen, Hegde, Wong 2021, Implicit sparse regularization: the impact of depth and early stopping",
     run=run,
-    full=Config(),
+    full=Config(seeds=(0, 1, 2)),
     quick=Config(n_records=200),
 )

@@ -26,6 +26,7 @@ import pandas as pd
 
 from implicit_bias import losses
 from implicit_bias.engine import train
+from implicit_bias.experiments._seeds import over_seeds
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.models.grouped import GroupedDiagonalModel
@@ -89,13 +90,15 @@ class Config:
     group_size: int = 4
     active_groups: int = 3
     seed: int = 0
+    seeds: tuple[int, ...] = ()
     sample_sizes: tuple[int, ...] = (16, 24, 32, 40, 48)
     compare_at: int = 32
-    grouped_scale: float = 0.1
-    diagonal_scale: float = 0.001
+    init_scale: float = 0.1
+    diagonal_init_scale: float = 0.001
     step_size: float = 0.04
     steps: int = 40_000
     recovered: float = 0.1
+    interpolation: float = 1e-6
 
 
 def _figure(ns, errors, refs, config):
@@ -113,37 +116,46 @@ def _figure(ns, errors, refs, config):
 
 
 def run(config: Config) -> Result:
+    """Every seed of ``config.seeds`` (worst case per claim), or ``config.seed`` alone when it is empty."""
+    return over_seeds(_run_one, config)
+
+
+def _run_one(config: Config) -> Result:
     ns = np.asarray(sorted(config.sample_sizes))
     problem, groups = group_sparse_problem(int(ns.max()), config.n_features, config.group_size, config.active_groups,
                                            config.seed)
     X, y, w_star = problem.X, problem.y, problem.w_star
     hp = {"n_used": ns.astype(float)}
     models = {"grouped network": GroupedDiagonalModel(config.n_features, groups=config.group_size,
-                                                      init_scale=config.grouped_scale),
-              "diagonal network": DiagonalModel(config.n_features, init_scale=config.diagonal_scale)}
-    errors, frames = {}, []
+                                                      init_scale=config.init_scale),
+              "diagonal network": DiagonalModel(config.n_features, init_scale=config.diagonal_init_scale)}
+    errors, frames, fitted = {}, [], {}
     for name, model in models.items():
         out = train(model, losses.square, FirstRowsGD(), problem, steps=config.steps, step_size=config.step_size,
                     hparams=hp, n_records=24, record=RecoveryRecord(model, tuple(w_star.tolist())), description=name)
         errors[name] = out.records["error"][:, -1]
+        fitted[name] = out.records["loss"][:, -1] / out.records["loss"][:, 0]
         frames.append(out.metrics_frame(series=name.split()[0], metrics=("loss", "error")))
     rel = lambda w: float(np.linalg.norm(w - w_star) / np.linalg.norm(w_star))  # noqa: E731
     refs = {"min-l1 interpolator": np.array([rel(min_l1_interpolator(X[:n], y[:n]).solution) for n in ns]),
             "min group-norm interpolator": np.array([rel(min_group_norm_interpolator(X[:n], y[:n], groups).solution)
                                                      for n in ns]),
-            f"diagonal flow limit (Q_α, α = {config.diagonal_scale:g})": np.array(
-                [rel(q_alpha_interpolator(X[:n], y[:n], config.diagonal_scale).solution) for n in ns])}
+            f"diagonal flow limit (Q_α, α = {config.diagonal_init_scale:g})": np.array(
+                [rel(q_alpha_interpolator(X[:n], y[:n], config.diagonal_init_scale).solution) for n in ns])}
     needed = {name: int(ns[np.argmax(err <= config.recovered)]) if np.any(err <= config.recovered) else np.inf
               for name, err in errors.items()}
     k = int(np.flatnonzero(ns == config.compare_at)[0])
     q_name = next(name for name in refs if name.startswith("diagonal flow limit"))
     claims = [
+        at_most(f"n = {config.compare_at}: both networks fit their samples (max final / initial loss)",
+                float(max(fitted[name][k] for name in fitted)), config.interpolation, kind="guard",
+                note="so 'not recovered' is a different interpolator, not an unfinished run"),
         at_most(f"n = {config.compare_at}: grouped network ‖w − w*‖/‖w*‖ (recovered)",
                 float(errors["grouped network"][k]), config.recovered),
         at_least(f"n = {config.compare_at}: diagonal network ‖w − w*‖/‖w*‖ (not recovered)",
                  float(errors["diagonal network"][k]), 3 * config.recovered),
         at_least(f"n = {config.compare_at}: the diagonal network's exact flow limit Q_α is not w* either "
-                 "(not a matter of training time)", float(refs[q_name][k]), 3 * config.recovered),
+                 "(not a matter of training time)", float(refs[q_name][k]), 3 * config.recovered, kind="sanity"),
         at_least(f"samples to reach error ≤ {config.recovered:g}: diagonal over grouped (grid {ns.tolist()})",
                  float(needed["diagonal network"] / needed["grouped network"]), 1.0 + 1e-9,
                  note=f"grouped: {needed['grouped network']}, diagonal: {needed['diagonal network']} (inf: not within the grid)"),
@@ -161,9 +173,11 @@ ENTRY = Entry(
     description=("Sharing one scale per group makes gradient descent switch whole groups on, so the grouped network "
                  "recovers a group-sparse signal from fewer samples than the plain diagonal network, whose small-init "
                  "bias is towards min-l1 and needs as many samples as basis pursuit. The structure of the "
-                 "parameterization, not an explicit penalty, picks the structured bias."),
+                 "parameterization, not an explicit penalty, picks the structured bias. The min group-norm "
+                 "interpolator (an SOCP) is shown for reference, not claimed. Scale: a small stand-in of Li et al.'s "
+                 "experiments (d = 100, 3 active groups of 4, three seeds in full mode, worst case claimed); quick mode runs 3 sample sizes."),
     paper="Li, Nguyen, Hegde, Wong 2023, Implicit regularization for group sparsity",
     run=run,
-    full=Config(),
+    full=Config(seeds=(0, 1, 2)),
     quick=Config(sample_sizes=(16, 32, 48), steps=20_000),
 )

@@ -3,7 +3,7 @@
 A bias-free ReLU network of depth D is D-homogeneous in its parameters. Once every point is
 classified, gradient flow on the exp or logistic loss never decreases the smoothed margin
 γ̃ = log(1/L_sum)/ρ^D (Lyu & Li 2020), the normalized margin γ̄ = min q/ρ^D grows with it,
-θ/‖θ‖ aligns with −∇L (Ji & Telgarsky 2020) and the rescaled parameters approach a KKT point
+θ/‖θ‖ aligns with −∇L (Ji & Telgarsky 2020: measured in the notes, not claimed) and the rescaled parameters approach a KKT point
 of min ‖θ‖² s.t. y_i f(θ; x_i) ≥ 1. Layers stay balanced: ‖W_{l+1}‖² − ‖W_l‖² is conserved by
 the flow, so the layers' shares of ‖θ‖² tend to 1/D as ‖θ‖ → ∞.
 
@@ -33,13 +33,15 @@ from jax.flatten_util import ravel_pytree
 from implicit_bias import losses
 from implicit_bias.engine import train
 from implicit_bias.errors import InputError
+from implicit_bias.experiments._seeds import over_seeds
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.metrics.kkt import (gradient_alignment, homogeneous_normalized_margin, kkt_residual,
                                        layer_balance, smoothed_margin)
 from implicit_bias.models.mlp import MLP
 from implicit_bias.optim.base import StepOptimizer
 from implicit_bias.problems import Problem
-from implicit_bias.results import Result, at_least, at_most, close_to
+from implicit_bias.metrics import fit_loglog_slope
+from implicit_bias.results import Result, at_least, at_most, close_to, is_true
 
 
 @dataclass(frozen=True)
@@ -82,14 +84,16 @@ class Config:
     n_samples: int = 40
     n_features: int = 3
     seed: int = 0
+    seeds: tuple[int, ...] = ()
     width: int = 20
     depths: tuple[int, ...] = (2, 3)
     losses: tuple[str, ...] = ("exp", "logistic")
     init_scale: float = 0.5
-    step: float = 4.0
+    step_size: float = 4.0
     steps: int = 100_000
     n_inits: int = 3
     teacher_margin: float = 0.2
+    kkt_points: int = 6
 
 
 def make_problem(config: Config) -> Problem:
@@ -130,29 +134,30 @@ def _one(config: Config, problem: Problem, depth: int, loss_name: str, claims: l
     model = MLP(config.n_features, (config.width,) * (depth - 1), activation="relu", init_scale=config.init_scale)
     D = model.homogeneity_degree
     loss = losses.get_loss(loss_name)
-    out = train(model, loss, MarginGD(model=model), problem, steps=config.steps, step_size=config.step,
+    out = train(model, loss, MarginGD(model=model), problem, steps=config.steps, step_size=config.step_size,
                 hparams={"seed": np.arange(config.n_inits)}, n_records=160, record=MarginRecord(model, loss),
                 description=f"margin GD depth {D} {loss_name}")
     frames.append(out.metrics_frame(series=f"depth{D}-{loss_name}", metrics=("log_loss",)))
     tag = f"depth {D}, {loss_name}"
     n = problem.n_samples
-    fracs, rises, sandwich, kkt_ratio, balance, drift, aligned = [], [], [], [], [], [], []
+    fracs, rises, kkt_ratio, kkt_slope, balance, drift, aligned, classified = [], [], [], [], [], [], [], []
     for c in range(config.n_inits):
         rho = np.linalg.norm(out.records["w"][c], axis=1)
         g_s = smoothed_margin(out.records["log_loss"][c], n, rho, D, loss_name)
         g_n = homogeneous_normalized_margin(out.records["q"][c], rho, D)
         done = np.isfinite(g_s) & (out.records["q"][c].min(axis=1) > 0)
+        classified.append(bool(done[-1]))
         if not done[-1]:
-            claims.append(at_least(f"{tag}: every point classified (init {c})", 0.0, 1.0))
             continue
         i0 = int(np.argmax(done))
         s = g_s[i0:]
         fracs.append(float(np.mean(np.diff(s) >= 0)))
         rises.append(g_n[-1] - g_n[i0])
-        sandwich.append(max(np.max(g_s[i0:] - g_n[i0:]), np.max(g_n[i0:] - g_s[i0:] - np.log(n) / rho[i0:] ** D)))
-        picks = np.unique(np.linspace(i0, len(rho) - 1, 4).astype(int))
+        picks = np.unique(np.geomspace(max(i0, 1), len(rho) - 1, config.kkt_points).astype(int))
         kkt = _kkt_curve(model, problem, out.records["w"][c][picks], D)
         kkt_ratio.append(kkt[-1] / kkt[0])
+        late = picks >= picks[len(picks) // 2]
+        kkt_slope.append(fit_loglog_slope(np.asarray(out.steps)[picks][late], kkt[late]))
         lay = out.records["layers"][c]
         balance.append(layer_balance(lay[-1]) / layer_balance(lay[0]))
         diffs = np.diff(lay, axis=1)
@@ -161,6 +166,8 @@ def _one(config: Config, problem: Problem, depth: int, loss_name: str, claims: l
         aligned.append(align[-1] / align[i0])
         if c == 0:
             curves[tag] = (out.steps[i0:], s, g_n[i0:], kkt, out.steps[picks], align[i0:])
+    claims.append(is_true(f"{tag}: every point classified at the end (all {config.n_inits} inits)", all(classified),
+                          kind="guard"))
     if not fracs:
         return
     k = len(fracs)
@@ -168,9 +175,12 @@ def _one(config: Config, problem: Problem, depth: int, loss_name: str, claims: l
                            f"(min over {k} inits)", min(fracs), 1.0, 0.0))
     claims.append(at_least(f"{tag}: normalized margin γ̄ rises after classification (min increase over inits)",
                            min(rises), 0.0))
-    claims.append(at_most(f"{tag}: γ̃ ≤ γ̄ ≤ γ̃ + log(n)/ρ^D (max violation)", max(sandwich), 1e-12))
     claims.append(at_most(f"{tag}: KKT residual at the end / at classification (max over inits)", max(kkt_ratio), 0.5,
                           note="residual = max(stationarity, complementary slackness), multipliers by NNLS"))
+    claims.append(at_most(f"{tag}: KKT residual keeps decaying: fitted slope of log residual against log step over "
+                          "the later half of training (max over inits)", max(kkt_slope), -0.1,
+                          note="the theorem: the residual tends to 0; slopes "
+                               + ", ".join(f"{x:.3f}" for x in kkt_slope)))
     notes.append(f"{tag}: 1 − cos(θ, −∇L) at the end / at classification: "
                  f"{', '.join(f'{a:.3g}' for a in aligned)} (measured, not claimed: GD's one-sided ReLU gradients "
                  "zigzag across kinks, so the instantaneous alignment need not shrink)")
@@ -212,6 +222,11 @@ def _figures(curves: dict):
 
 
 def run(config: Config) -> Result:
+    """Every seed of ``config.seeds`` (worst case per claim), or ``config.seed`` alone when it is empty."""
+    return over_seeds(_run_one, config)
+
+
+def _run_one(config: Config) -> Result:
     for depth in config.depths:
         if depth < 2:
             raise InputError(f"depths must be >= 2 (a hidden layer), got {depth}")
@@ -226,7 +241,7 @@ def run(config: Config) -> Result:
     for depth in config.depths:
         for loss_name in config.losses:
             _one(config, problem, depth, loss_name, claims, frames, curves, measured)
-    notes = measured + [f"Step h/(L ρ^(2D−2)) with h = {config.step}: a time change of gradient flow (dt = ds/(L ρ^(2D−2))) "
+    notes = measured + [f"Step h/(L ρ^(2D−2)) with h = {config.step_size}: a time change of gradient flow (dt = ds/(L ρ^(2D−2))) "
              "discretized by GD; the smoothed margin is checked at the recorded steps.",
              "The KKT residual uses one-sided ReLU gradients; where the limit puts a hidden unit on a kink for a "
              "support point, the Clarke subdifferential is needed and the measured residual levels off above 0."]
@@ -236,13 +251,15 @@ def run(config: Config) -> Result:
 
 ENTRY = Entry(
     name="homogeneous-margin",
-    summary="bias-free ReLU nets (depth 2, 3) on separable data: smoothed margin non-decreasing, KKT, alignment",
+    summary="bias-free ReLU nets (depth 2, 3) on separable data: smoothed margin non-decreasing, towards a KKT point",
     description=("Bias-free ReLU networks are homogeneous in their parameters; on separable data with exp or "
                  "logistic loss, once every point is classified the smoothed margin never decreases, the normalized "
-                 "margin grows, the parameters align with the negative gradient and approach a KKT point of the "
-                 "max-margin problem. GD with loss-scaled steps (a time change of the flow) gets there in seconds."),
+                 "margin grows and the parameters approach a KKT point of the max-margin problem (the KKT residual "
+                 "keeps decaying). GD with loss-scaled steps (a time change of the flow) gets there in seconds. "
+                 "Scale: a small stand-in in both modes (40 points on the sphere in ℝ³, width 20, three data seeds in full mode; quick: 20 points, "
+                 "exp loss only), not the papers' image networks."),
     paper="Lyu & Li 2020, Gradient descent maximizes the margin of homogeneous neural networks; Ji & Telgarsky 2020",
     run=run,
-    full=Config(),
+    full=Config(seeds=(0, 1, 2)),
     quick=Config(n_samples=20, steps=20_000, losses=("exp",), n_inits=2),
 )

@@ -10,8 +10,10 @@ The quadratic is also checked in closed form: with H = XᵀX/n and w_LS the leas
 the modified flow is w(t) = w_LS + exp(−t(H + hH²/2))(w0 − w_LS) (per eigenvalue λ of H the factor
 exp(−(hλ + h²λ²/2) t/h)), and GD is w_LS + (I − hH)^k (w0 − w_LS).
 
-One program per model and method: GD over all h (records at the steps t/h), and one flow sweep in
-which h = 0 is the plain flow (IGRFlow with ``hp["step_size"]`` swept), Dopri8 at rtol 1e-12.
+One program per model and method: GD over all h (records at the steps t/h), one modified-flow sweep
+(IGRFlow with ``hp["step_size"]`` swept) and the plain flow, Dopri8 at rtol 1e-12. At the same t,
+larger steps end at smaller ‖∇L‖ (the implicit gradient penalty), and the modified flow reproduces
+GD's ‖∇L‖ a whole order closer than the plain flow does.
 
 References: Barrett & Dherin, "Implicit gradient regularization", ICLR 2021; Hairer, Lubich,
 Wanner, Geometric Numerical Integration, ch. IX (backward error analysis).
@@ -33,10 +35,10 @@ from implicit_bias.metrics.rates import fit_loglog_slope
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.models.linear import LinearModel
 from implicit_bias.models.mlp import MLP
-from implicit_bias.optim import GD
+from implicit_bias.optim import GD, Flow
 from implicit_bias.optim.modified import IGRFlow
 from implicit_bias.problems import Problem, sparse_regression
-from implicit_bias.results import Result, at_most, close_to
+from implicit_bias.results import Result, at_most, close_to, is_true
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Config:
     n_features: int = 10
     diagonal_features: int = 20
     mlp_width: int = 16
-    time: float = 1.0
+    time_horizon: float = 1.0
     step_counts: tuple[int, ...] = (16, 32, 64, 128, 256, 512)
     rtol: float = 1e-12
     slope_tolerance: float = 0.1
@@ -81,7 +83,7 @@ def _models(config: Config):
 
 def _distances(model, problem, config: Config):
     """(h, ‖θ_GD − θ_flow‖, ‖θ_GD − θ_modified‖, GD thetas, modified-flow thetas, frames)."""
-    t = float(config.time)
+    t = float(config.time_horizon)
     ks = np.asarray(sorted(config.step_counts), dtype=np.int64)
     hs = t / ks
     gd = train(model, losses.square, GD(), problem, steps=int(ks.max()), hparams={"step_size": hs},
@@ -89,13 +91,32 @@ def _distances(model, problem, config: Config):
     at = np.searchsorted(gd.steps, ks)
     theta_gd = gd.records["theta"][np.arange(len(ks)), at]
     flow = train(model, losses.square, IGRFlow(solver="dopri8", rtol=config.rtol, atol=config.rtol * 1e-2),
-                 problem, time_horizon=t, hparams={"step_size": np.r_[0.0, hs]}, record_steps=np.array([t]),
-                 record=ParamsRecord(model), description="flows")
-    theta_flow = flow.records["theta"][:, -1]
+                 problem, time_horizon=t, hparams={"step_size": hs}, record_steps=np.array([t]),
+                 record=ParamsRecord(model), description="modified flows")
+    flow0 = train(model, losses.square, Flow(solver="dopri8", rtol=config.rtol, atol=config.rtol * 1e-2),
+                  problem, time_horizon=t, record_steps=np.array([t]), record=ParamsRecord(model),
+                  description="plain flow")
+    theta_flow = np.concatenate([flow0.records["theta"][:, -1], flow.records["theta"][:, -1]])
     plain = np.linalg.norm(theta_gd - theta_flow[0], axis=1)
     modified = np.linalg.norm(theta_gd - theta_flow[1:], axis=1)
-    ok = bool(flow.solver_ok.all() and not gd.diverged.any())
-    return hs, plain, modified, theta_gd, theta_flow[1:], ok
+    ok = bool(flow.solver_ok.all() and flow0.solver_ok.all() and not gd.diverged.any())
+    return hs, plain, modified, theta_gd, theta_flow[1:], theta_flow[0], ok
+
+
+def gradient_norms(model, problem: Problem, thetas: np.ndarray) -> np.ndarray:
+    """‖∇L(θ)‖ over the trained parameters at each flattened θ of ``thetas`` (k, P) (an MLP's output scale
+    is a constant, not a parameter)."""
+    import jax
+
+    _, unravel = ravel_pytree(model.init({}, jax.random.PRNGKey(0)))
+    X, y = jax.numpy.asarray(problem.X), jax.numpy.asarray(problem.y)
+    trained = model.trainable if isinstance(model, MLP) else (lambda p: p)
+
+    def norm(theta):
+        g = jax.grad(lambda p: losses.square.value(model.predict(p, X), y))(unravel(theta))
+        return jax.numpy.linalg.norm(ravel_pytree(trained(g))[0])
+
+    return np.asarray(jax.jit(jax.vmap(norm))(jax.numpy.asarray(thetas)))
 
 
 def _quadratic_closed_form(problem: Problem, hs: np.ndarray, t: float):
@@ -123,10 +144,10 @@ def _figure(curves, config: Config):
         ax.loglog(hs, modified, color=color(1), marker="s", label="GD vs modified flow L + (h/4)‖∇L‖²")
         annotate_slope(ax, hs, plain, 1.0, "slope 1")
         annotate_slope(ax, hs, modified, 2.0, "slope 2", linestyle="--")
-        ax.set_xticks(hs, [f"1/{round(config.time / h):d}" if config.time == 1 else f"{h:.3g}" for h in hs])
+        ax.set_xticks(hs, [f"1/{round(config.time_horizon / h):d}" if config.time_horizon == 1 else f"{h:.3g}" for h in hs])
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(log_axis_label("step size h"))
-        ax.set_ylabel(log_axis_label(f"‖θ_k − θ(kh)‖ at t = {config.time:g}"))
+        ax.set_ylabel(log_axis_label(f"‖θ_k − θ(kh)‖ at t = {config.time_horizon:g}"))
         ax.set_title(name)
     np.atleast_1d(axes)[0].legend(fontsize="small", loc="upper left")
     return fig
@@ -135,7 +156,7 @@ def _figure(curves, config: Config):
 def run(config: Config) -> Result:
     claims, frames, curves, notes = [], [], {}, []
     for name, model, problem in _models(config):
-        hs, plain, modified, theta_gd, theta_mod, ok = _distances(model, problem, config)
+        hs, plain, modified, theta_gd, theta_mod, theta_plain, ok = _distances(model, problem, config)
         curves[name] = (hs, plain, modified)
         s1, s2 = fit_loglog_slope(hs, plain), fit_loglog_slope(hs, modified)
         tol = config.slope_tolerance
@@ -145,19 +166,30 @@ def run(config: Config) -> Result:
                                s2, 2.0, 2 * tol))
         claims.append(at_most(f"{name}: max over h of ‖θ_GD − θ_modified‖ / ‖θ_GD − θ_flow‖",
                               float(np.max(modified / plain)), 0.5))
-        if not ok:
-            notes.append(f"{name}: a flow solve failed or a GD run diverged")
+        claims.append(is_true(f"{name}: every flow solve finished and no GD run diverged", ok, kind="guard"))
+        g_gd, g_mod = gradient_norms(model, problem, theta_gd), gradient_norms(model, problem, theta_mod)
+        g_flow = float(gradient_norms(model, problem, theta_plain[None])[0])
+        order = np.argsort(hs)
+        claims.append(close_to(f"{name}: implicit gradient regularization, ‖∇L(θ_GD(t))‖ falls as h grows "
+                               "(fraction of step-size pairs)", float(np.mean(np.diff(g_gd[order]) < 0)), 1.0, 0.0,
+                               note=f"‖∇L‖ at t: flow {g_flow:.6g}; GD " + ", ".join(
+                                   f"h={h:.3g}: {g:.6g}" for h, g in zip(hs[order], g_gd[order]))))
+        claims.append(at_most(f"{name}: the explicit regularizer (h/4)‖∇L‖² reproduces GD's gradient-norm reduction: "
+                              "max over h of |‖∇L‖_modified − ‖∇L‖_GD| / (‖∇L‖_flow − ‖∇L‖_GD)",
+                              float(np.max(np.abs(g_mod - g_gd) / np.maximum(g_flow - g_gd, 1e-300))), 0.5))
         if name == "quadratic":
-            gd_cf, flow_cf = _quadratic_closed_form(problem, hs, config.time)
+            gd_cf, flow_cf = _quadratic_closed_form(problem, hs, config.time_horizon)
             scale = np.linalg.norm(flow_cf, axis=1)
             claims.append(at_most("quadratic: max over h of ‖w_modified − closed form‖/‖w‖ "
                                   "(w_LS + exp(−t(H + hH²/2))(w0 − w_LS))",
-                                  float(np.max(np.linalg.norm(theta_mod - flow_cf, axis=1) / scale)), 1e-9))
+                                  float(np.max(np.linalg.norm(theta_mod - flow_cf, axis=1) / scale)), 1e-9,
+                                  kind="sanity"))
             claims.append(at_most("quadratic: max over h of ‖w_GD − (w_LS + (I − hH)^k(w0 − w_LS))‖/‖w‖",
-                                  float(np.max(np.linalg.norm(theta_gd - gd_cf, axis=1) / scale)), 1e-10))
-        frames.append(pd.DataFrame({"series": name, "config": np.arange(len(hs)), "step": np.round(config.time / hs),
+                                  float(np.max(np.linalg.norm(theta_gd - gd_cf, axis=1) / scale)), 1e-10,
+                                  kind="sanity"))
+        frames.append(pd.DataFrame({"series": name, "config": np.arange(len(hs)), "step": np.round(config.time_horizon / hs),
                                     "metric": "distance_to_flow", "value": plain, "step_size": hs}))
-        frames.append(pd.DataFrame({"series": name, "config": np.arange(len(hs)), "step": np.round(config.time / hs),
+        frames.append(pd.DataFrame({"series": name, "config": np.arange(len(hs)), "step": np.round(config.time_horizon / hs),
                                     "metric": "distance_to_modified_flow", "value": modified, "step_size": hs}))
     notes.append("Distances are Euclidean in parameter space at t = kh; the flows are Dopri8 at "
                  f"rtol {config.rtol:g}, far below the smallest distance.")
@@ -167,11 +199,13 @@ def run(config: Config) -> Result:
 
 ENTRY = Entry(
     name="igr-backward-error",
-    summary="GD with step h tracks the flow of L + (h/4)‖∇L‖² to O(h²), the plain flow only to O(h)",
+    summary="GD with step h tracks the flow of L + (h/4)‖∇L‖² to O(h²), the plain flow only to O(h); larger h, smaller ‖∇L‖",
     description=("On a quadratic, a diagonal network and a tanh MLP, the distance between the GD iterate and "
                  "the gradient flow at the same time t = kh is fitted against h: slope 1 for the plain flow and "
                  "slope 2 for Barrett & Dherin's modified flow. The finite step is itself an implicit gradient "
-                 "penalty, the mechanism behind the step-size effects of the other entries."),
+                 "penalty, the mechanism behind the step-size effects of the other entries: at the same time t, "
+                 "larger steps end at smaller ‖∇L‖, and the explicit regularizer reproduces that reduction. Scale: small stand-ins in both modes "
+                 "(20 samples; width-16 MLP), as in Barrett & Dherin's own order checks."),
     paper="Barrett & Dherin 2021, Implicit gradient regularization",
     run=run,
     full=Config(),

@@ -117,7 +117,7 @@ def run(config: Config) -> Result:
                      f"{next_fraction:.2e}; σ1's 10→90% width / half-time = {widths[D]:.3g} (record spacing / half-time "
                      f"{(t[1] - t[0]) / t1:.2g})")
         claims.append(at_most(f"depth {D}: learned singular values match the targets (max relative error)",
-                              float(np.max(np.abs(final - s) / s)), 1e-3))
+                              float(np.max(np.abs(final - s) / s)), 1e-3, kind="guard"))
         if D == 1:
             claims.append(at_most("depth 1: all singular values are half learned together (max/min half-time)",
                                   float(halves[D].max() / halves[D].min()), 1.05))
@@ -141,7 +141,9 @@ ENTRY = Entry(
     description=("Gradient descent on a fully observed depth-D factorization from small init learns the target's "
                  "singular values in order of size, one after another, each after a plateau; depth makes the plateaus "
                  "longer and the jumps sharper, while depth 1 learns all of them at once. This incremental learning is "
-                 "the mechanism behind the low-rank bias of deep factorizations."),
+                 "the mechanism behind the low-rank bias of deep factorizations. Scale: a small stand-in (40×40, five "
+                 "target singular values full; 16×16, three quick), one seed: the dynamics are deterministic given "
+                 "the init."),
     paper=("Gissin, Shalev-Shwartz, Daniely 2020, The implicit bias of depth; Gidel, Bach, Lacoste-Julien 2019, "
            "Implicit regularization of discrete gradient dynamics in linear neural networks"),
     run=run,

@@ -28,6 +28,7 @@ import pandas as pd
 from implicit_bias import losses, optim
 from implicit_bias.engine import train
 from implicit_bias.errors import InputError
+from implicit_bias.experiments._seeds import over_seeds
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.metrics import fit_loglog_slope
 from implicit_bias.models.linearized import LinearizedModel
@@ -46,11 +47,14 @@ class Config:
     n_features: int = 10
     n_test: int = 1000
     seed: int = 0
+    seeds: tuple[int, ...] = ()
     width: int = 512
     output_scales: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 1000.0)
     widths: tuple[int, ...] = (64, 128, 256, 512, 1024, 2048)
     steps: int = 40_000
     step_factor: float = 1.0
+    smooth_activation: str = "tanh"
+    interpolation: float = 1e-10  # guard on the ReLU network and its linearization (limit claims)
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,19 @@ def _batched_ntk(model: MLP, params: Any, X: np.ndarray) -> np.ndarray:
     return np.asarray(jax.jit(jax.vmap(ntk))(jax.tree_util.tree_map(jax.numpy.asarray, params)))
 
 
+def linearized_prediction(model: MLP, params0: Any, kernel: Any, X: np.ndarray, y: np.ndarray, X_new: np.ndarray,
+                          step: float, steps: int) -> np.ndarray:
+    """Predictions on X_new of the linearized network after ``steps`` GD steps, in closed form (n_new,).
+
+    With h(θ0) = 0, output scale α and step η/α², the training predictions follow f ← f − η(K/n)(f − y)
+    for every α: f_T = (I − (I − ηK/n)^T) y, and off the training set f_T(x) = K(x, X)K⁻¹f_T.
+    """
+    K = kernel.arrays["kernel"] / len(y)
+    lam, V = np.linalg.eigh(K)
+    f_train = y - V @ ((1.0 - step * lam) ** steps * (V.T @ y))
+    return ntk_predict(model, params0, ntk_kernel_interpolator(model, params0, X, f_train), X_new)
+
+
 def make_problem(config: Config) -> Problem:
     """x uniform on the sphere S^{d−1}; y = √d·relu(x₁) − c, c centring the targets (a single-index teacher)."""
     if config.n_samples < 2 or config.n_features < 2 or config.n_test < 1:
@@ -91,10 +108,10 @@ def make_problem(config: Config) -> Problem:
     return Problem(Z[:n], y[:n], Z[n:], y[n:], name=f"single-index ReLU teacher n={n} d={config.n_features}")
 
 
-def _mlp(config: Config, width: int) -> MLP:
+def _mlp(config: Config, width: int, activation: str = "relu") -> MLP:
     if width < 2 or width % 2:
         raise InputError(f"widths must be even and >= 2 (the symmetric init pairs units), got {width}")
-    return MLP(config.n_features, (width,), activation="relu", parameterization="ntk", symmetric_init=True)
+    return MLP(config.n_features, (width,), activation=activation, parameterization="ntk", symmetric_init=True)
 
 
 def _sweep(model, config: Config, problem: Problem, scales: np.ndarray, base_step: float, label: str):
@@ -104,6 +121,11 @@ def _sweep(model, config: Config, problem: Problem, scales: np.ndarray, base_ste
 
 
 def run(config: Config) -> Result:
+    """Every seed of ``config.seeds`` (worst case per claim), or ``config.seed`` alone when it is empty."""
+    return over_seeds(_run_one, config)
+
+
+def _run_one(config: Config) -> Result:
     scales = np.asarray(config.output_scales, dtype=float)
     if len(scales) < 3 or np.any(scales <= 0):
         raise InputError("output_scales needs at least three positive values")
@@ -135,16 +157,36 @@ def run(config: Config) -> Result:
     lin_w = np.max(np.linalg.norm(lin.end_to_end - targets, axis=1) / np.linalg.norm(targets - theta0, axis=1))
     lin_f = np.max(np.linalg.norm(lin.records["f_test"][:, -1] - f_kernel, axis=1) / np.linalg.norm(f_kernel))
 
+    smooth = _mlp(config, config.width, config.smooth_activation)
+    params_s = initial_params(smooth, 0)
+    kernel_s = ntk_kernel_interpolator(smooth, params_s, X, y)
+    lam_s = np.linalg.eigvalsh(kernel_s.arrays["kernel"] / len(y))
+    lazy = scales[scales >= 10]
+    net_s = _sweep(smooth, config, problem, lazy, config.step_factor / lam_s[-1], f"{config.smooth_activation} width "
+                   f"{config.width}")
+    frames.append(net_s.metrics_frame(series=f"mlp-{config.smooth_activation}", metrics=("loss",)))
+    f_lin_s = linearized_prediction(smooth, params_s, kernel_s, X, y, Xt, config.step_factor / lam_s[-1], config.steps)
+    gap_s = np.linalg.norm(net_s.records["f_test"][:, -1] - f_lin_s, axis=1) / np.linalg.norm(f_lin_s)
+    final = np.r_[net.final_loss, lin.final_loss]
     claims = [
-        at_most("linearized model = kernel interpolator θ0 + (αJ)⁺y: max over α of ‖θ − θ*‖/‖θ* − θ0‖", lin_w, 1e-8),
-        at_most("linearized model = kernel regression K(x, X)K⁻¹y on X_test: max over α, relative", lin_f, 1e-8),
+        at_most("linearized model = kernel interpolator θ0 + (αJ)⁺y: max over α of ‖θ − θ*‖/‖θ* − θ0‖", lin_w, 1e-8,
+                kind="sanity"),
+        at_most("linearized model = kernel regression K(x, X)K⁻¹y on X_test: max over α, relative", lin_f, 1e-8,
+                kind="sanity"),
         at_most("every configuration interpolates (max final loss / initial loss)",
-                float(np.max(np.r_[net.final_loss, lin.final_loss]) / np.mean(y ** 2) * 2), 1e-10),
+                float(np.max(final) / np.mean(y ** 2) * 2), config.interpolation, kind="guard"),
         close_to("relative weight change ∝ α^slope for α ≥ 1 (fitted slope)",
                  fit_loglog_slope(scales[scales >= 1], move[scales >= 1]), -1.0, 0.05),
-        at_most(f"network vs kernel regression on X_test: distance at α = {scales[-1]:g} / at α = 1",
+        at_most(f"{config.smooth_activation} network vs its linearization (closed form) on X_test after the same "
+                "steps: distance ∝ α^slope for α ≥ 10, at least the lazy-training rate 1/α (fitted slope)",
+                fit_loglog_slope(lazy, gap_s), -1.0,
+                note=f"relative distances {np.array2string(gap_s, precision=3)} at α = {lazy.tolist()}, compared at "
+                     "equal time (no convergence needed); Chizat et al. bound the gap by O(1/α); with the paired "
+                     "symmetric init the second-order terms of each pair cancel, so 1/α² is expected"),
+        at_most(f"ReLU network vs kernel regression on X_test: distance at α = {scales[-1]:g} / at α = 1",
                 float(func_gap[-1] / np.interp(1.0, scales, func_gap)), 0.1,
-                note=f"relative distances {np.array2string(func_gap, precision=3)}"),
+                note=f"relative distances {np.array2string(func_gap, precision=3)}; ReLU's kinks put a floor under "
+                     "the 1/α rate (units whose pre-activation changes sign), so only the fall is claimed here"),
         at_most(f"network vs linearized weights at α = {scales[-1]:g}: ‖θ_net − θ_lin‖/‖θ_lin − θ0‖",
                 float(weight_gap[-1]), 0.05),
         at_least(f"rich regime at α = {scales[0]:g}: relative weight change", float(move[0]), 0.5),
@@ -214,11 +256,13 @@ ENTRY = Entry(
     description=("Scaling a two-layer network's output by α (with the step scaled by 1/α²) moves it between "
                  "regimes: at large α the weights barely move (relative change ∝ 1/α), the tangent kernel is "
                  "frozen and the network approaches its linearization, whose limit is exactly kernel regression "
-                 "with the empirical NTK; at small α the weights and the kernel change by O(1), i.e. the network "
-                 "learns features."),
+                 "with the empirical NTK (the gap to the linearization falls at least as fast as 1/α, fitted on a "
+                 "tanh network; ReLU's kinks leave a floor); "
+                 "at small α the weights and the kernel change by O(1), i.e. the network learns features. Scale: a "
+                 "small stand-in (60 points in ℝ¹⁰, width 512, three seeds full; 30 points, width 256 quick)."),
     paper="Chizat, Oyallon, Bach 2019, On lazy training in differentiable programming",
     run=run,
-    full=Config(),
+    full=Config(seeds=(0, 1, 2)),
     quick=Config(n_samples=30, n_test=200, width=256, output_scales=(0.1, 1.0, 10.0, 100.0, 1000.0),
-                 widths=(64, 256), steps=5_000),
+                 widths=(64, 128, 256), steps=5_000),
 )

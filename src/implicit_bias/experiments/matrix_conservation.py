@@ -30,7 +30,7 @@ from implicit_bias.experiments.registry import Entry
 from implicit_bias.metrics import fit_loglog_slope
 from implicit_bias.models.factorized import FactorizedModel, balance_gaps
 from implicit_bias.problems.matrix import matrix_sensing
-from implicit_bias.results import Result, at_least, at_most, close_to
+from implicit_bias.results import Result, at_least, at_most, close_to, is_true
 
 
 @dataclass(frozen=True)
@@ -126,13 +126,14 @@ def run(config: Config) -> Result:
     claims = [
         at_most("gradient flow: max_t max_j ‖C_j(t) − C_j(0)‖_F / ‖C_j(0)‖_F", float(drift_flow.max()), 1e-7,
                 note=f"Tsit5 at rtol {config.rtol:g}"),
-        at_least("gradient flow: the factors themselves move (max relative change)", moved, 0.1),
+        is_true("gradient flow: the ODE solver finished", bool(flow.solver_ok.all()), kind="guard"),
+        at_least("gradient flow: the factors themselves move (max relative change)", moved, 0.1, kind="sanity"),
         at_least("gradient flow: the loss falls by 10× (a real trajectory)",
-                 float(flow.records["loss"][0, 0] / flow.records["loss"][0, -1]), 10.0),
-        close_to("GD: slope of the drift per step against h (O(h²) per step)", slope_step, 2.0, 0.15),
-        close_to("GD: slope of the total drift at time T against h (O(h))", slope_total, 1.0, 0.15),
-        at_least("GD: the drift is measurable (largest h, relative)", float(drift_T[0]), 1e-6),
-        at_most("GD: no configuration diverged", float(gd.diverged.sum()), 0.0),
+                 float(flow.records["loss"][0, 0] / flow.records["loss"][0, -1]), 10.0, kind="sanity"),
+        close_to("GD: slope of the total drift at time T against h (O(h²) per step, O(h) in all)", slope_total, 1.0,
+                 0.15, note=f"the per-step slope is this one plus 1 ({slope_step:.3f}): the same measurement"),
+        at_least("GD: the drift is measurable (largest h, relative)", float(drift_T[0]), 1e-6, kind="sanity"),
+        at_most("GD: no configuration diverged", float(gd.diverged.sum()), 0.0, kind="guard"),
     ]
     notes = [f"flow: max drift {drift_flow.max():.2e} over t ≤ {T:g} ({int(flow.solver_steps[0])} solver steps), "
              f"loss {flow.records['loss'][0, 0]:.3g} → {flow.records['loss'][0, -1]:.3g}",
@@ -150,7 +151,8 @@ ENTRY = Entry(
     description=("In a deep matrix factorization the differences of consecutive Gram matrices are invariants of "
                  "gradient flow, which is why small initializations stay balanced and the end-to-end dynamics close. "
                  "Gradient descent breaks the invariance only at second order in the step size, measured here by a "
-                 "fitted slope."),
+                 "fitted slope. Scale: a small stand-in in both modes (16×16 sensing, depth 4 full; 8×8, depth 3 "
+                 "quick): the law is exact at any size."),
     paper="Arora, Cohen, Hazan 2018; Du, Hu, Lee 2018, Algorithmic regularization in learning deep homogeneous models",
     run=run,
     full=Config(),

@@ -12,8 +12,9 @@ At depth 2, det W decays exponentially in time and reaches float64 round-off (�
 loss near 1e-3; past that point the computed trajectory is no longer the flow, so depth-2
 claims use the records before det W falls below ``det_floor`` (only the monotone trends:
 that window ends near L ≈ 5e-3, before the asymptotic regime). At depth ≥ 3 det W decays
-polynomially and stays resolvable. Quick mode runs depth 3 only (each depth is a separate
-compiled implicit solve).
+polynomially and stays resolvable. Quick mode runs depths 2 and 3
+(each depth is a separate compiled implicit solve). Towards rank 1: σ₂/σ₁ = det W/σ₁² → 0
+while σ₁ ≥ |x| → ∞.
 
 References: Razin & Cohen 2020, "Implicit regularization in deep learning may not be
 explainable by norms" (NeurIPS).
@@ -34,7 +35,7 @@ from implicit_bias.metrics.spectral import schatten_norm
 from implicit_bias.models.factorized import FactorizedModel
 from implicit_bias.problems.matrix import norms_not_enough_problem
 from implicit_bias.references.nuclear_norm import min_nuclear_norm
-from implicit_bias.results import Result, at_least, close_to, is_true
+from implicit_bias.results import Result, at_least, at_most, close_to, is_true
 
 SCHATTEN_P = (0.5, 1.0, 2.0, np.inf)
 
@@ -82,8 +83,8 @@ def _figure(traj: dict):
 def run(config: Config) -> Result:
     problem = norms_not_enough_problem()
     ref = min_nuclear_norm(problem.X, problem.y, (2, 2))
-    claims = [close_to("reference: min nuclear norm over completions", ref.objective, 2.0, 1e-6),
-              close_to("reference: its unobserved entry x", float(ref.solution[0, 0]), 0.0, 1e-6)]
+    claims = [close_to("reference: min nuclear norm over completions", ref.objective, 2.0, 1e-6, kind="sanity"),
+              close_to("reference: its unobserved entry x", float(ref.solution[0, 0]), 0.0, 1e-6, kind="sanity")]
     flow = optim.Flow(solver="kvaerno5", rtol=config.rtol, atol=1e-12, max_steps=400_000)
     alphas = np.asarray(config.init_scales, dtype=float)
     frames, notes, traj = [], [], {}
@@ -101,12 +102,15 @@ def run(config: Config) -> Result:
             tail = valid & (L < config.tail_loss)
             x = np.abs(W[:, 0, 0])
             norms = {p: schatten_norm(W, p) for p in SCHATTEN_P}
-            claims.append(is_true(f"{tag}: solver finished", bool(out.solver_ok[i])))
+            claims.append(is_true(f"{tag}: solver finished", bool(out.solver_ok[i]), kind="guard"))
             if D >= 3:
                 claims.append(is_true(f"{tag}: det W(t) > 0 at every record", bool(np.all(det > 0))))
             if tail.sum() < 3:
-                claims.append(is_true(f"{tag}: the loss fell below {config.tail_loss:g} while det W was resolved", False))
+                claims.append(is_true(f"{tag}: the loss fell below {config.tail_loss:g} while det W was resolved", False,
+                                      kind="guard"))
                 continue
+            claims.append(is_true(f"{tag}: the loss fell below {config.tail_loss:g} while det W was resolved "
+                                  f"({int(tail.sum())} records)", True, kind="guard"))
             Lt, xt = L[tail], x[tail]
             claims.append(at_least(f"{tag}: |x| rises as the loss falls (fraction of tail steps)",
                                    fraction_nonincreasing(-xt), 1.0))
@@ -121,6 +125,14 @@ def run(config: Config) -> Result:
                 if D >= 3:
                     claims.append(at_least(f"{tag}: final Schatten-{name} / its minimum over completions",
                                            float(nt[-1] / _schatten_min(p)), config.min_growth))
+            sv = np.linalg.svd(W[tail], compute_uv=False)
+            ratio = sv[:, 1] / sv[:, 0]
+            claims.append(at_least(f"{tag}: towards rank 1, σ₂/σ₁ falls as the loss falls (fraction of tail steps)",
+                                   fraction_nonincreasing(ratio), 1.0))
+            if D >= 3:
+                claims.append(at_most(f"{tag}: σ₂/σ₁ at the end of the tail (effective rank → 1 while the norms grow)",
+                                      float(ratio[-1]), 1.0 / config.min_growth,
+                                      note=f"σ₂/σ₁ from {ratio[0]:.3g} to {ratio[-1]:.3g}"))
             traj[tag] = (Lt, xt, {p: norms[p][tail] for p in SCHATTEN_P})
             notes.append(f"{tag}: tail from L = {Lt[0]:.1e} to {Lt[-1]:.1e}, |x| from {xt[0]:.3g} to {xt[-1]:.4g}, "
                          f"nuclear norm {norms[1.0][tail][-1]:.4g} (minimum over completions 2); "
@@ -138,9 +150,11 @@ ENTRY = Entry(
     summary="A 2×2 completion where gradient flow on a deep factorization drives every norm to infinity",
     description=("Observing three entries of a 2×2 matrix, every completion's nuclear norm is √(x² + 4), smallest at "
                  "x = 0, yet a depth ≥ 2 factorization started with positive determinant must send |x| → ∞ as the loss "
-                 "→ 0. Every Schatten quasi-norm grows along the way, so no norm describes this implicit bias."),
+                 "→ 0. Every Schatten quasi-norm grows along the way while the solution approaches rank 1, so no norm "
+                 "describes this implicit bias, but rank does. Scale: this is Razin & Cohen's own 2×2 example; quick "
+                 "mode runs depths 2 and 3 from one init scale to a shorter horizon."),
     paper="Razin & Cohen 2020, Implicit regularization in deep learning may not be explainable by norms",
     run=run,
     full=Config(),
-    quick=Config(depths=(3,), init_scales=(0.1,), time_horizon=3e4, rtol=1e-8, n_records=32),
+    quick=Config(depths=(2, 3), init_scales=(0.1,), time_horizon=3e4, rtol=1e-8, n_records=32),
 )

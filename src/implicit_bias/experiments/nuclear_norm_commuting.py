@@ -131,14 +131,14 @@ def run(config: Config) -> Result:
         min_eig = float(np.min(np.linalg.eigvalsh(0.5 * (W + np.swapaxes(W, 1, 2)))))
         curves[tag] = (dist, grid, exact_grid, delta)
         claims += [
-            is_true(f"{tag}: sensing matrices commute (max ‖A_iA_j − A_jA_i‖ = {commutator:.1e})", commutator < 1e-10),
+            is_true(f"{tag}: sensing matrices commute (max ‖A_iA_j − A_jA_i‖ = {commutator:.1e})", commutator < 1e-10, kind="sanity"),
             is_true(f"{tag}: nuclear-norm reference certified (gap {ref.info['first_stage_relative_gap']:.1e})",
-                    ref.info["certified"]),
+                    ref.info["certified"], kind="guard"),
             close_to(f"{tag}: min nuclear norm (cvxpy SDP) = eigenvalue LP optimum (HiGHS)", ref.objective, lp_value,
-                     1e-6 * lp_value),
+                     1e-6 * lp_value, kind="sanity"),
             at_most(f"{tag}: SDP minimizer = LP vertex (relative distance)",
-                    float(relative_frobenius_error(ref.solution, W_lp)), 1e-4, note="to the SDP solver's accuracy"),
-            is_true(f"{tag}: every flow converged (final loss ≤ 1e-10 · initial)", bool(np.all(out.converged))),
+                    float(relative_frobenius_error(ref.solution, W_lp)), 1e-4, kind="sanity", note="to the SDP solver's accuracy"),
+            is_true(f"{tag}: every flow converged (final loss ≤ 1e-10 · initial)", bool(np.all(out.converged)), kind="guard"),
             at_most(f"{tag}: flow = exact entropy-mirror limit at every init scale (max relative distance)",
                     float(to_exact.max()), config.limit_tolerance, note="independent Newton solve of the Bregman projection"),
             at_least(f"{tag}: ‖W − W_nuc‖ shrinks as the init scale does (fraction of steps)",
@@ -147,9 +147,9 @@ def run(config: Config) -> Result:
                      fraction_nonincreasing(gap), 1.0),
             close_to(f"{tag}: the exact limit reaches W_nuc like α^δ: fitted δ vs the LP's smallest reduced cost",
                      slope, delta, 0.1 * delta + 0.003, note="distance → 0 as α → 0 at the rate the LP predicts"),
-            at_most(f"{tag}: W stays symmetric PSD (max asymmetry, −min eigenvalue)", max(asym, -min_eig), 1e-10),
+            at_most(f"{tag}: W stays symmetric PSD (max asymmetry, −min eigenvalue)", max(asym, -min_eig), 1e-10, kind="sanity"),
             at_least(f"{tag}: the minimizer is not the ground truth (‖W_nuc − W*‖/‖W*‖)",
-                     float(relative_frobenius_error(ref.solution, problem.w_star)), 0.05,
+                     float(relative_frobenius_error(ref.solution, problem.w_star)), 0.05, kind="sanity",
                      note="m < d: the flow finds the norm's minimizer, not W*"),
         ]
         frob = min_frobenius_matrix(A, y, (d, d))
@@ -167,11 +167,14 @@ def run(config: Config) -> Result:
 
 ENTRY = Entry(
     name="nuclear-norm-commuting",
-    summary="Depth-2 gradient flow with commuting measurements reaches the minimum nuclear norm solution",
+    summary="Depth-2 gradient flow with commuting measurements approaches the minimum nuclear norm as init → 0",
     description=("With commuting symmetric sensing matrices, gradient flow on W = W_2 W_1 from a small identity "
                  "initialization is mirror descent with the entropy on the eigenvalues, and its limit approaches the "
                  "minimum nuclear norm solution as the init scale goes to zero. This is the case where Gunasekar et "
-                 "al.'s conjecture is a theorem; it is checked against a certified conic program."),
+                 "al.'s conjecture is a theorem; it is checked against a certified conic program. At every finite init "
+                 "the flow equals the exact entropy-mirror limit, which approaches the minimizer at the predicted rate "
+                 "α^δ: the flow itself does not reach it at the init scales integrated. Scale: a small stand-in "
+                 "(20×20, 10 measurements, 3 problems full; 10×10, 1 problem quick)."),
     paper="Gunasekar, Woodworth, Bhojanapalli, Neyshabur, Srebro 2017, Implicit regularization in matrix factorization",
     run=run,
     full=Config(),

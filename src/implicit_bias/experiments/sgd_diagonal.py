@@ -66,20 +66,26 @@ def uncentered_sparse_regression(n_samples: int, n_features: int, sparsity: int,
 
 @dataclass(frozen=True)
 class Config:
-    """Problem (features x ~ N(μ1, I)), init scale α, GD's step, SGD's step sizes (batch 1), label noise, seeds, steps."""
+    """Problem (features x ~ N(μ1, I)), init scale α, GD's small step, the step sizes of SGD (batch 1) and of its
+    GD control, label noise, seeds, steps. ``interpolation``: guard on the final gradient-flow leg. ``closer`` and
+    ``smaller_scale``: bounds on the worst seed's ratio to GD at the same step (1: without a stochastic effect the
+    seeds scatter around 1, so the worst of several exceeds it)."""
 
     n_samples: int = 20
     n_features: int = 50
     sparsity: int = 3
     feature_mean: float = 1.0
-    problem_seed: int = 0
+    seed: int = 0
     init_scale: float = 0.3
-    gd_step: float = 0.01
-    sgd_steps_sizes: tuple[float, ...] = (0.01, 0.02, 0.025)
+    step_size: float = 0.01
+    step_sizes: tuple[float, ...] = (0.01, 0.02, 0.025)
     label_noise: float = 1.0
     label_noise_step: float = 0.02
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
     steps: int = 5000
+    interpolation: float = 1e-4
+    closer: float = 1.0
+    smaller_scale: float = 1.0
 
 
 def _test_error(problem, w: np.ndarray) -> float:
@@ -121,16 +127,17 @@ def _figures(table: pd.DataFrame, gd_row: dict, alpha: float, problem, solutions
 
 def run(config: Config) -> Result:
     problem = uncentered_sparse_regression(config.n_samples, config.n_features, config.sparsity, config.feature_mean,
-                                           n_test=500, seed=config.problem_seed)
+                                           n_test=500, seed=config.seed)
     X, y, alpha = problem.X, problem.y, config.init_scale
     w_l1 = min_l1_interpolator(X, y).solution
     model = DiagonalModel(config.n_features, init_scale=alpha)
-    gd = train(model, losses.square, optim.GD(), problem, steps=config.steps, step_size=config.gd_step,
-               n_records=24, description="GD")
+    gd_hs = np.r_[config.step_size, np.asarray(config.step_sizes, dtype=float)]
+    gd = train(model, losses.square, optim.GD(), problem, steps=config.steps, hparams={"step_size": gd_hs},
+               n_records=24, description="GD (small step, and the control at each SGD step)")
     seeds = np.asarray(config.seeds)
-    steps = np.r_[np.repeat(config.sgd_steps_sizes, len(seeds)), np.full(len(seeds), config.label_noise_step)]
-    noise = np.r_[np.zeros(len(config.sgd_steps_sizes) * len(seeds)), np.full(len(seeds), config.label_noise)]
-    hp = {"step_size": steps, "label_noise": noise, "seed": np.tile(seeds, len(config.sgd_steps_sizes) + 1)}
+    steps = np.r_[np.repeat(config.step_sizes, len(seeds)), np.full(len(seeds), config.label_noise_step)]
+    noise = np.r_[np.zeros(len(config.step_sizes) * len(seeds)), np.full(len(seeds), config.label_noise)]
+    hp = {"step_size": steps, "label_noise": noise, "seed": np.tile(seeds, len(config.step_sizes) + 1)}
     sto = train(model, losses.square, LabelNoiseSGD(batch_size=1), problem, steps=config.steps, hparams=hp,
                 n_records=24, description="SGD and label-noise SGD")
 
@@ -139,37 +146,45 @@ def run(config: Config) -> Result:
         return {"method": method, "step_size": h, "seed": seed, "dist_l1": float(np.linalg.norm(w - w_l1) / np.linalg.norm(w_l1)),
                 "test_error": _test_error(problem, w), "alpha_eff": a_eff, "fit_residual": fit, "final_flow_move": end_move}
 
-    gd_row = row("gd", gd.end_to_end[0], config.gd_step, 0)
+    gd_rows = []
+    for i, h in enumerate(gd_hs):
+        w, _ = diagonal_flow_limit(X, y, np.abs(gd.params["u"][i]), np.abs(gd.params["v"][i]))
+        gd_rows.append(row("gd", w, float(h), 0, float(np.linalg.norm(w - gd.end_to_end[i]))))
+    gd_row = gd_rows[0]
+    control = {r["step_size"]: r for r in gd_rows[1:]}
     rows, solutions = [], {"GD": gd.end_to_end[0]}
-    n_sgd = len(config.sgd_steps_sizes) * len(seeds)
+    n_sgd = len(config.step_sizes) * len(seeds)
     for i in range(len(steps)):
         u, v = np.abs(sto.params["u"][i]), np.abs(sto.params["v"][i])
         w, _ = diagonal_flow_limit(X, y, u, v)
         method = "label-noise" if i >= n_sgd else "sgd"
         rows.append(row(method, w, steps[i], int(hp["seed"][i]), float(np.linalg.norm(w - sto.end_to_end[i]))))
-        if hp["seed"][i] == seeds[0] and (method == "label-noise" or steps[i] == max(config.sgd_steps_sizes)):
+        if hp["seed"][i] == seeds[0] and (method == "label-noise" or steps[i] == max(config.step_sizes)):
             solutions[f"SGD h={steps[i]:g}" if method == "sgd" else f"label noise σ={config.label_noise:g}"] = w
     solutions["w*"] = problem.w_star
     table = pd.DataFrame(rows)
-    sgd_big = table[(table.method == "sgd") & (table.step_size == max(config.sgd_steps_sizes))]
+    sgd_big = table[(table.method == "sgd") & (table.step_size == max(config.step_sizes))]
     noisy = table[table.method == "label-noise"]
     sgd_mean = table[table.method == "sgd"].groupby("step_size")["alpha_eff"].mean().to_numpy()
+    h_big = max(config.step_sizes)
+    gd_big = control[float(h_big)]
     claims = [
-        close_to(f"GD (h = {config.gd_step:g}): fitted α_eff / α (GD with a small step is the flow, whose limit is Q_α)",
-                 gd_row["alpha_eff"] / alpha, 1.0, 0.05, note=f"fit residual {gd_row['fit_residual']:.2g}"),
-        at_most(f"SGD (batch 1, h = {max(config.sgd_steps_sizes):g}): mean over seeds of ‖w − w_l1‖ / GD's (nearer "
-                "min-l1)", float(sgd_big.dist_l1.mean() / gd_row["dist_l1"]), 0.97),
-        at_most(f"SGD (h = {max(config.sgd_steps_sizes):g}): max over seeds of ‖w − w_l1‖ / GD's (every seed is nearer)",
-                float(sgd_big.dist_l1.max() / gd_row["dist_l1"]), 1.0),
-        at_most(f"SGD (h = {max(config.sgd_steps_sizes):g}): mean fitted α_eff / α (smaller effective scale)",
-                float(sgd_big.alpha_eff.mean() / alpha), 0.9),
+        at_most("every run had (nearly) interpolated: max ‖flow limit − last iterate‖ / ‖w_l1‖ over GD and plain SGD",
+                float(max(table[table.method == "sgd"].final_flow_move.max(), max(r["final_flow_move"] for r in gd_rows))
+                      / np.linalg.norm(w_l1)), config.interpolation, kind="guard"),
+        close_to(f"GD (h = {config.step_size:g}): fitted α_eff / α (GD with a small step is the flow, whose limit is Q_α)",
+                 gd_row["alpha_eff"] / alpha, 1.0, 0.05, kind="sanity", note=f"fit residual {gd_row['fit_residual']:.2g}"),
+        at_most(f"SGD (batch 1, h = {h_big:g}): max over seeds of ‖w − w_l1‖ / GD's at the same step (stochasticity, "
+                "not the step, moves the limit towards min-l1)", float(sgd_big.dist_l1.max() / gd_big["dist_l1"]),
+                config.closer, note=f"mean over seeds {sgd_big.dist_l1.mean() / gd_big['dist_l1']:.3f}; GD at this "
+                                    f"step vs the small step: {gd_big['dist_l1'] / gd_row['dist_l1']:.3f}"),
+        at_most(f"SGD (h = {h_big:g}): max over seeds of fitted α_eff / GD's α_eff at the same step (smaller "
+                "effective scale)", float(sgd_big.alpha_eff.max() / gd_big["alpha_eff"]), config.smaller_scale),
         close_to("SGD: mean α_eff decreases with the step size (fraction of step-size pairs)",
                  float(np.mean(np.diff(sgd_mean) < 0)), 1.0, 0.0, note=f"means {np.round(sgd_mean, 4).tolist()}"),
         at_most(f"label-noise SGD (σ = {config.label_noise:g}, h = {config.label_noise_step:g}): max over seeds of "
                 "‖w − w_l1‖ / SGD's smallest", float(noisy.dist_l1.max() / sgd_big.dist_l1.min()), 0.9),
         at_most("label-noise SGD: max over seeds of α_eff / α", float(noisy.alpha_eff.max() / alpha), 0.5),
-        at_most("plain SGD had (nearly) interpolated: max ‖flow limit − SGD's last iterate‖ / ‖w_l1‖",
-                float(table[table.method == "sgd"].final_flow_move.max() / np.linalg.norm(w_l1)), 1e-4),
     ]
     frames = [gd.metrics_frame(series="gd", metrics=("loss",)), sto.metrics_frame(series="stochastic", metrics=("loss",)),
               pd.concat([pd.DataFrame([gd_row]), table], ignore_index=True).melt(
@@ -189,9 +204,11 @@ ENTRY = Entry(
     summary="SGD and label-noise SGD on a diagonal network land nearer min-l1 than GD from the same init scale",
     description=("From the same init scale, GD on a diagonal network reaches the Q_α interpolator while SGD with "
                  "batch size one lands on a sparser one, nearer the min-l1 interpolator, as if started from a smaller "
-                 "effective scale; label noise shrinks that scale further. Stochasticity is itself an implicit bias."),
+                 "effective scale, and nearer than GD at the same step size; label noise shrinks that scale further. "
+                 "Stochasticity is itself an implicit bias. Scale: a small stand-in (n = 20, d = 50, 6 seeds full; "
+                 "3 seeds, fewer steps quick), the worst seed is claimed."),
     paper="Pesme, Pillaud-Vivien, Flammarion 2021, Implicit bias of SGD for diagonal linear networks",
     run=run,
     full=Config(),
-    quick=Config(seeds=(0, 1, 2), sgd_steps_sizes=(0.01, 0.025), steps=3000),
+    quick=Config(seeds=(0, 1, 2), step_sizes=(0.01, 0.025), steps=3000),
 )

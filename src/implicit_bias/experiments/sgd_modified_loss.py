@@ -10,7 +10,9 @@ to O(h²), while GD's modified flow L + (h/4)‖∇L‖² misses the minibatch t
 The entry runs SGD on a diagonal network for many seeds (each seed a different sequence of
 shuffles) and several step sizes, averages the parameters at t = kh over the seeds, and measures
 the distance to the plain flow, to GD's modified flow and to SGD's modified flow (one vmapped flow
-program: h = 0 is the plain flow, m = 1 GD's modified flow).
+program for the modified flows, m = 1 GD's; one for the plain flow). The regularization itself: the
+per-sample gradient variance at E[θ_SGD] is below that at GD's modified flow, and SGD's modified
+flow reproduces the reduction.
 
 References: Smith, Dherin, Barrett, De, "On the origin of implicit regularization in stochastic
 gradient descent", ICLR 2021; Barrett & Dherin, "Implicit gradient regularization", ICLR 2021.
@@ -22,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from jax.flatten_util import ravel_pytree
 
 from implicit_bias import losses
 from implicit_bias.engine import train
@@ -29,10 +32,10 @@ from implicit_bias.experiments.igr_backward_error import ParamsRecord
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.metrics.rates import fit_loglog_slope
 from implicit_bias.models.diagonal import DiagonalModel
-from implicit_bias.optim import SGD
+from implicit_bias.optim import SGD, Flow
 from implicit_bias.optim.modified import SGDModifiedFlow
 from implicit_bias.problems import Problem, sparse_regression
-from implicit_bias.results import Result, at_most, close_to
+from implicit_bias.results import Result, at_most, close_to, is_true
 from implicit_bias.sweeps import grid
 
 
@@ -46,11 +49,30 @@ class Config:
     noise: float = 0.5
     init_scale: float = 0.5
     batch_size: int = 4
-    time: float = 2.0
+    time_horizon: float = 2.0
     step_sizes: tuple[float, ...] = (0.04, 0.02, 0.01, 0.005)
     n_shuffles: int = 512
     rtol: float = 1e-12
     seed: int = 0
+
+
+def gradient_variance(model, problem: Problem, thetas: np.ndarray) -> np.ndarray:
+    """(1/n) Σ_i ‖∇ℓ_i(θ) − ∇L(θ)‖² at each flattened θ of ``thetas`` (k, P), ℓ_i the loss on sample i alone
+    (one compiled program: per-sample gradients by vmap)."""
+    import jax
+
+    _, unravel = ravel_pytree(model.init({}, jax.random.PRNGKey(0)))
+    X, y = jax.numpy.asarray(problem.X), jax.numpy.asarray(problem.y)
+
+    def variance(theta):
+        def grad_i(x, t):
+            g = jax.grad(lambda p: losses.square.value(model.predict(p, x[None]), t[None]))(unravel(theta))
+            return ravel_pytree(g)[0]
+
+        G = jax.vmap(grad_i)(X, y)
+        return jax.numpy.mean(jax.numpy.sum((G - G.mean(axis=0)) ** 2, axis=1))
+
+    return np.asarray(jax.jit(jax.vmap(variance))(jax.numpy.asarray(thetas)))
 
 
 def run(config: Config) -> Result:
@@ -58,7 +80,7 @@ def run(config: Config) -> Result:
                             n_test=1, seed=config.seed)
     problem = Problem(reg.X, reg.y, name="noisy sparse regression")
     model = DiagonalModel(config.n_features, init_scale=config.init_scale)
-    n, B, t = config.n_samples, config.batch_size, float(config.time)
+    n, B, t = config.n_samples, config.batch_size, float(config.time_horizon)
     m = n // B
     hs = np.asarray(sorted(config.step_sizes, reverse=True), dtype=np.float64)
     ks = np.round(t / hs).astype(np.int64)
@@ -74,15 +96,18 @@ def run(config: Config) -> Result:
     mean, mc_error = np.array(mean), np.array(mc_error)
 
     L = len(hs)
-    flow_hp = {"step_size": np.r_[0.0, hs, hs], "n_batches": np.r_[1.0, np.ones(L), np.full(L, float(m))]}
+    flow_hp = {"step_size": np.r_[hs, hs], "n_batches": np.r_[np.ones(L), np.full(L, float(m))]}
     flows = train(model, losses.square, SGDModifiedFlow(solver="dopri8", rtol=config.rtol, atol=config.rtol * 1e-2,
                                                         n_batches=m), problem, time_horizon=t, hparams=flow_hp,
                   record_steps=np.array([t]), record=ParamsRecord(model), description="modified flows")
-    theta = flows.records["theta"][:, -1]
+    plain = train(model, losses.square, Flow(solver="dopri8", rtol=config.rtol, atol=config.rtol * 1e-2), problem,
+                  time_horizon=t, record_steps=np.array([t]), record=ParamsRecord(model), description="plain flow")
+    theta = np.concatenate([plain.records["theta"][:, -1], flows.records["theta"][:, -1]])
     d_plain = np.linalg.norm(mean - theta[0], axis=1)
     d_gd = np.linalg.norm(mean - theta[1:1 + L], axis=1)
     d_sgd = np.linalg.norm(mean - theta[1 + L:], axis=1)
     ratio = d_sgd / d_gd
+    v_mean, v_gd, v_sgd = (gradient_variance(model, problem, th) for th in (mean, theta[1:1 + L], theta[1 + L:]))
 
     claims = [
         at_most(f"max over h of ‖E[θ_SGD] − θ_SGD-flow‖ / ‖E[θ_SGD] − θ_GD-flow‖ (B = {B}, m = {m}, "
@@ -94,7 +119,17 @@ def run(config: Config) -> Result:
         close_to("slope of log ‖E[θ_SGD] − θ_SGD-flow‖ against log h (O(h²))",
                  fit_loglog_slope(hs, d_sgd), 2.0, 0.3),
         at_most("max over h of Monte Carlo error of E[θ_SGD] / ‖E[θ_SGD] − θ_SGD-flow‖",
-                float(np.max(mc_error / d_sgd)), 0.3),
+                float(np.max(mc_error / d_sgd)), 0.3, kind="guard",
+                note="the average over shuffles is precise enough to resolve the distances above"),
+        at_most("minibatch noise regularizes: max over h of the per-sample gradient variance at E[θ_SGD] / at GD's "
+                "modified flow (same t, same h)", float(np.max(v_mean / v_gd)), 1.0,
+                note="variance (1/n) Σ ‖∇ℓ_i − ∇L‖²: " + ", ".join(
+                    f"h={h:g}: SGD {a:.5g}, GD flow {b:.5g}, SGD flow {c:.5g}" for h, a, b, c in zip(hs, v_mean, v_gd, v_sgd))),
+        at_most("the explicit batch-variance penalty reproduces that reduction: max over h of "
+                "|V(θ_SGD-flow) − V(E[θ_SGD])| / (V(θ_GD-flow) − V(E[θ_SGD]))",
+                float(np.max(np.abs(v_sgd - v_mean) / np.maximum(v_gd - v_mean, 1e-300))), 0.5),
+        is_true("every flow solve finished and no SGD run diverged",
+                bool(flows.solver_ok.all() and plain.solver_ok.all() and not sgd.diverged.any()), kind="guard"),
     ]
     notes = [f"{config.n_shuffles} shuffle sequences per step size; {int(sgd.diverged.sum())} diverged runs excluded.",
              "The minibatch term uses the expectation over the engine's per-epoch random partitions "
@@ -125,11 +160,15 @@ def run(config: Config) -> Result:
 
 ENTRY = Entry(
     name="sgd-modified-loss",
-    summary="SGD averaged over shuffles follows SGD's modified flow (with the batch-variance term) to O(h²)",
+    summary="SGD averaged over shuffles follows SGD's modified flow (with the batch-variance term) to O(h²), "
+            "and ends where minibatch gradients agree more",
     description=("SGD on a diagonal network, averaged over hundreds of random shuffles, is compared at t = kh "
                  "with the flows of L, of GD's modified loss and of SGD's modified loss: only the last, which adds "
                  "the minibatch gradient variance as a penalty, is O(h²) close. Stochastic gradients regularize "
-                 "by more than their step size alone, towards parameters where the minibatch gradients agree."),
+                 "by more than their step size alone, towards parameters where the minibatch gradients agree: the "
+                 "per-sample gradient variance at E[θ_SGD] is below that at GD's modified flow, and the explicit "
+                 "penalty reproduces the reduction. Scale: a small stand-in "
+                 "(16 samples, 12 features) in both modes; quick averages 256 shuffles instead of 512."),
     paper="Smith, Dherin, Barrett, De 2021, On the origin of implicit regularization in stochastic gradient descent",
     run=run,
     full=Config(),

@@ -35,8 +35,18 @@ def make_optimizer(name: str, **options):
         raise InputError(f"optimizer '{name}': {err}") from None
 
 
-# Modules that register further optimizers by name; imported here so every name is available.
-from implicit_bias.optim import label_noise, mirror, modified, normalized_decay  # noqa: E402,F401
+
+def _import_all() -> None:
+    """Import every module of this package: each registers its optimizers by name (no list to keep)."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_import_all()
 
 __all__ = ["StepOptimizer", "Flow", "GD", "SGD", "Momentum", "Nesterov", "Adam", "NormalizedGD",
            "OPTIMIZERS", "make_optimizer", "register_optimizer"]

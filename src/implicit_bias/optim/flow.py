@@ -29,6 +29,8 @@ SOLVERS = {
     "dopri8": diffrax.Dopri8,
     "kvaerno5": diffrax.Kvaerno5,
 }
+#: the implicit solvers (they factor a Jacobian: memory and time grow with the number of parameters squared).
+IMPLICIT = ("kvaerno5",)
 #: length of Tsit5's stability interval on the negative real axis (h λ_max ≲ 3.5).
 EXPLICIT_STABILITY = 3.5
 #: steps an implicit solve typically takes to a long horizon at tight tolerance (measured: 150–300).
@@ -98,6 +100,8 @@ class Flow:
             raise InputError(f"time_change must be None or 'loss', got {self.time_change!r}")
         if not (self.rtol > 0 and self.atol > 0):
             raise InputError("rtol and atol must be positive")
+        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 1:
+            raise InputError(f"max_steps must be a positive integer, got {self.max_steps!r}")
 
     @property
     def uses_log_loss(self) -> bool:

@@ -10,13 +10,13 @@ References: Boyd & Vandenberghe, Convex Optimization (2004), §5.5 (KKT conditio
 from __future__ import annotations
 
 import importlib
-import math
 import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
+from implicit_bias.encoding import encode_number
 from implicit_bias.errors import InputError
 
 
@@ -53,14 +53,13 @@ class Reference:
 
 
 def _jsonable(value: Any) -> Any:
-    """Python scalars for numpy scalars; non-finite floats as strings (JSON has no inf/nan)."""
+    """Python scalars for numpy scalars; non-finite floats by :func:`~implicit_bias.encoding.encode_number`."""
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
     if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else str(value)
+        return encode_number(float(value))
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return value

@@ -2,6 +2,9 @@
 
     p* = min { ‖w‖₁ : Xw = y [, w ≥ 0] },   X (n, d), y (n,)
 
+or its weighted form min Σ_j c_j|w_j| (weights c > 0, (d,)), solved as basis pursuit in w̃ = c⊙w on
+the rescaled columns X diag(1/c) (its dual constraint reads |x_jᵀλ| ≤ c_j).
+
 solved as the split LP w = p − q, p, q ≥ 0, with scipy's HiGHS. Basis pursuit is often not
 unique (an LP returns a vertex; gradient flow may pick another point of the optimal face), so
 the reference also returns the coordinate ranges [w_min, w_max] over the optimal face:
@@ -81,12 +84,26 @@ def _face_ranges(X, y, w, E, signs, p_star, moving):
     return w_min, w_max
 
 
-def min_l1_interpolator(X: np.ndarray, y: np.ndarray, nonnegative: bool = False) -> Reference:
+def _check_weights(weights: Any, d: int) -> np.ndarray:
+    """Weights as a finite positive float64 (d,) array, or InputError."""
+    try:
+        c = np.asarray(weights, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(f"weights must be a numeric array of {d} positive numbers") from None
+    if c.shape != (d,) or not np.all(np.isfinite(c)) or np.any(c <= 0):
+        raise InputError(f"weights must be {d} finite positive numbers (one per column of X), got shape {c.shape}")
+    return c
+
+
+def min_l1_interpolator(X: np.ndarray, y: np.ndarray, nonnegative: bool = False,
+                        weights: np.ndarray | None = None) -> Reference:
     """Basis pursuit argmin ‖w‖₁ s.t. Xw = y (and w ≥ 0 if ``nonnegative``), with a uniqueness check.
 
     Args:
       X: (n, d) inputs; y: (n,) targets.
       nonnegative: also require w ≥ 0 (the limit of the u⊙u network).
+      weights: c (d,) > 0 for the weighted objective Σ_j c_j|w_j| (None: all ones); then the dual
+        satisfies |x_jᵀλ| ≤ c_j and p* = Σ_j c_j|w_j|.
 
     Returns a Reference whose solution is the HiGHS vertex, objective p* = ‖w‖₁, arrays {"w_min",
     "w_max", "dual"} (coordinate ranges over the optimal face, equal when unique; λ (n,) with
@@ -99,6 +116,13 @@ def min_l1_interpolator(X: np.ndarray, y: np.ndarray, nonnegative: bool = False)
     if not isinstance(nonnegative, (bool, np.bool_)):
         raise InputError(f"nonnegative must be True or False, got {nonnegative!r}")
     n, d = X.shape
+    if weights is not None:  # basis pursuit in w̃ = c⊙w on the columns x_j / c_j
+        c = _check_weights(weights, d)
+        ref = min_l1_interpolator(X / c[None, :], y, nonnegative=nonnegative)
+        arrays = {"w_min": ref.arrays["w_min"] / c, "w_max": ref.arrays["w_max"] / c, "dual": ref.arrays["dual"],
+                  "weights": c}
+        return Reference("min-l1", ref.solution / c, ref.objective, ref.status, arrays=arrays,
+                         info={**ref.info, "weighted": True})
     if nonnegative:
         res = _solve(np.ones(d), X, y, [(0.0, None)] * d)
         w = res.x.copy()
@@ -142,12 +166,13 @@ def min_l1_interpolator(X: np.ndarray, y: np.ndarray, nonnegative: bool = False)
 
 def _compute(problem: Any, **options: Any) -> Reference:
     opts = given(options, SPEC.options, SPEC.name)
-    return min_l1_interpolator(problem.X, problem.y, nonnegative=opts.get("nonnegative", False))
+    return min_l1_interpolator(problem.X, problem.y, nonnegative=opts.get("nonnegative", False),
+                               weights=opts.get("weights"))
 
 
 SPEC = register(ReferenceSpec(
     name="min-l1",
-    summary="basis pursuit argmin ‖w‖₁ s.t. Xw = y (w ≥ 0 optional), with the optimal face's ranges",
+    summary="basis pursuit argmin Σ c_j|w_j| s.t. Xw = y (weights c, default 1; w ≥ 0 optional), with the optimal face's ranges",
     compute=_compute,
-    options=("nonnegative",),
+    options=("nonnegative", "weights"),
 ))

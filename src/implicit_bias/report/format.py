@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from implicit_bias.results import Claim, Result
+from implicit_bias.results import Claim, Result, claim_status, verdict_text
 from implicit_bias.store.run_dir import read_config, read_entry_meta, read_run
 
 #: How each relation reads (measured RELATION expected).
@@ -41,6 +41,18 @@ class RunView:
     def n_holding(self) -> int:
         return self.n_claims - self.result.n_failed
 
+    @property
+    def ok(self) -> bool:
+        """Every claim holds (so every guard holds and every result is established)."""
+        return self.result.n_failed == 0
+
+    def badge_text(self) -> str:
+        """``"5/5 results"``, or ``"results not established"`` when a guard fails."""
+        held, total = self.result.counts()["result"]
+        if not self.result.established:
+            return "results not established"
+        return f"{held}/{total} results"
+
 
 def load_runs(run_dirs: list[Path] | list[str]) -> list[RunView]:
     """Read every run directory (InputError if one is not a run)."""
@@ -51,12 +63,13 @@ def load_runs(run_dirs: list[Path] | list[str]) -> list[RunView]:
 
 
 def verdict_line(views: list[RunView]) -> str:
-    """``"23 of 24 claims hold across 5 experiments"``."""
-    total = sum(v.n_claims for v in views)
-    holding = sum(v.n_holding for v in views)
+    """``"20 of 20 results hold, 9 of 9 guards, 3 of 3 sanity checks across 5 experiments"``.
+
+    Results, guards and sanity checks are counted apart; the results of a run whose guard
+    fails count as not established (see :func:`implicit_bias.results.verdict_text`).
+    """
     n = len({v.name for v in views})
-    claims = "claim holds" if total == 1 else "claims hold"
-    return f"{holding} of {total} {claims} across {n} experiment{'s' if n != 1 else ''}"
+    return f"{verdict_text([v.result for v in views])} across {n} experiment{'s' if n != 1 else ''}"
 
 
 def fmt_number(x: float, digits: int = 4) -> str:
@@ -75,8 +88,12 @@ def fmt_number(x: float, digits: int = 4) -> str:
     return text
 
 
-def claim_cells(claim: Claim) -> dict[str, str]:
-    """The table cells of one claim: measured, relation, expected, tolerance, verdict."""
+def claim_cells(claim: Claim, established: bool = True) -> dict[str, str]:
+    """The table cells of one claim: kind, measured, relation, expected, tolerance, verdict.
+
+    The verdict of a result claim is "not established" when ``established`` is False (a guard
+    of its run fails), whatever its own measurement says.
+    """
     if claim.relation == "==":
         def as_bool(v: float) -> str:
             return "NaN" if math.isnan(v) else ("true" if v == 1.0 else "false" if v == 0.0 else fmt_number(v))
@@ -87,8 +104,8 @@ def claim_cells(claim: Claim) -> dict[str, str]:
         tolerance = "—" if claim.relation in ("<=", ">=") and claim.tolerance == 0 else fmt_number(claim.tolerance)
         if claim.relation == "~=":
             tolerance = f"±{tolerance}"
-    return {"measured": measured, "relation": RELATION_TEXT.get(claim.relation, claim.relation),
-            "expected": expected, "tolerance": tolerance, "verdict": "holds" if claim.holds else "FAILS"}
+    return {"kind": claim.kind, "measured": measured, "relation": RELATION_TEXT.get(claim.relation, claim.relation),
+            "expected": expected, "tolerance": tolerance, "verdict": claim_status(claim, established)}
 
 
 def fmt_duration(seconds: float) -> str:

@@ -65,11 +65,11 @@ def _header(views: list[RunView], ids: list[str], title: str) -> str:
     failed = any(v.result.n_failed for v in views)
     badges = []
     for v, anchor in zip(views, ids):
-        ok = v.result.n_failed == 0
+        ok = v.ok
         mark = "✓" if ok else "✗"
         badges.append(f'<a class="badge{"" if ok else " bad"}" href="#{_e(anchor)}" '
                       f'title="{_e(v.meta.get("summary", ""))}">{mark} {_e(v.name)} · '
-                      f'{v.n_holding}/{v.n_claims}</a>')
+                      f'{_e(v.badge_text())}</a>')
     info = versions_of(views)
     rows = [("Total wall time", fmt_duration(sum(v.result.wall_time for v in views)))]
     created = sorted(fmt_time(v.record.get("created")) for v in views if v.record.get("created"))
@@ -94,18 +94,21 @@ def _header(views: list[RunView], ids: list[str], title: str) -> str:
 
 def _claims_table(view: RunView) -> str:
     rows = []
+    established = view.result.established
     for claim in view.result.claims:
-        cells = claim_cells(claim)
-        mark = "✓" if claim.holds else "✗"
+        cells = claim_cells(claim, established)
+        holds = cells["verdict"] == "holds"
+        mark = "✓" if holds else "✗"
         note = f'<span class="note">{_e(claim.note)}</span>' if claim.note else ""
-        rows.append(f'<tr class="{"holds" if claim.holds else "fails"}"><td>{_e(claim.name)}{note}</td>'
-                    f'<td class="num">{_e(cells["measured"])}</td><td class="rel">{_e(cells["relation"])}</td>'
+        rows.append(f'<tr class="{"holds" if holds else "fails"}"><td>{_e(claim.name)}{note}</td>'
+                    f'<td class="kind">{_e(cells["kind"])}</td><td class="num">{_e(cells["measured"])}</td>'
+                    f'<td class="rel">{_e(cells["relation"])}</td>'
                     f'<td class="num">{_e(cells["expected"])}</td><td class="num">{_e(cells["tolerance"])}</td>'
                     f'<td class="verdict-cell">{mark} {cells["verdict"]}</td></tr>')
     if not rows:
         return "<p>No claims recorded.</p>"
     return ('<div class="table-wrap"><table class="claims"><thead><tr><th scope="col">claim</th>'
-            '<th scope="col" class="num">measured</th><th scope="col">relation</th>'
+            '<th scope="col">kind</th><th scope="col" class="num">measured</th><th scope="col">relation</th>'
             '<th scope="col" class="num">expected</th><th scope="col" class="num">tolerance</th>'
             '<th scope="col">verdict</th></tr></thead><tbody>'
             + "".join(rows) + "</tbody></table></div>")
@@ -133,9 +136,9 @@ def _figures(view: RunView, page_dir: Path) -> str:
 
 def _section(view: RunView, anchor: str, page_dir: Path) -> str:
     meta, result, record = view.meta, view.result, view.record
-    ok = result.n_failed == 0
+    ok = view.ok
     badge = (f'<span class="badge{"" if ok else " bad"}">{"✓" if ok else "✗"} '
-             f'{view.n_holding} of {view.n_claims} hold</span>')
+             f'{_e(result.verdict())}</span>')
     out = [f'<section class="entry" id="{_e(anchor)}"><div class="entry-head"><h2>{_e(view.name)}</h2>{badge}</div>']
     if meta.get("summary"):
         out.append(f'<p class="lead">{_e(meta["summary"])}</p>')
