@@ -16,3 +16,10 @@ def quick_claims_hold(name: str):
     assert result.figures and result.metrics is not None and len(result.metrics)
     assert {c.kind for c in result.claims} >= {"result", "guard"}
     return result
+
+
+def claim(result, start: str):
+    """The first claim whose name starts with ``start`` (it must exist)."""
+    found = [c for c in result.claims if c.name.startswith(start)]
+    assert found, start
+    return found[0]

@@ -5,6 +5,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from catalog_checks import claim
 
 from implicit_bias.experiments import get_entry
 from implicit_bias.experiments.gradient_regularization import gauss_panels, gr_effective_scales
@@ -14,12 +15,6 @@ from implicit_bias.experiments.gradient_regularization import gauss_panels, gr_e
 def quick():
     entry = get_entry("gradient-regularization")
     return entry, entry.run(entry.quick)
-
-
-def _claim(result, start):
-    found = [c for c in result.claims if c.name.startswith(start)]
-    assert found, start
-    return found[0]
 
 
 @pytest.mark.slow
@@ -37,10 +32,10 @@ def test_wrong_coefficients_fail(quick):
     exp(−4λ∫g²) instead of exp(−8λ∫g²) misses the limit. Same compiled programs as quick."""
     entry, _ = quick
     result = entry.run(dataclasses.replace(entry.quick, gr_factor=2.0, formula_coefficient=4.0))
-    assert not _claim(result, "slope of log ‖w_GD(h) − w_GR").holds
-    assert not _claim(result, "max over h of ‖w_GD − w_GR(h/4)‖").holds
-    assert not _claim(result, "GR limit vs the Q interpolator").holds
-    assert _claim(result, "slope of log ‖w_GD(h) − w_Qα‖").holds   # untouched by the controls
+    assert not claim(result, "slope of log ‖w_GD(h) − w_GR").holds
+    assert not claim(result, "max over h of ‖w_GD − w_GR(h/4)‖").holds
+    assert not claim(result, "GR limit vs the Q interpolator").holds
+    assert claim(result, "slope of log ‖w_GD(h) − w_Qα‖").holds   # untouched by the controls
 
 
 def test_gauss_panels_integrate_exactly():

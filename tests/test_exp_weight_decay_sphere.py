@@ -3,6 +3,7 @@
 import dataclasses
 
 import pytest
+from catalog_checks import claim
 
 from implicit_bias.experiments import get_entry
 
@@ -11,12 +12,6 @@ from implicit_bias.experiments import get_entry
 def quick():
     entry = get_entry("weight-decay-sphere")
     return entry, entry.run(entry.quick)
-
-
-def _claim(result, start):
-    found = [c for c in result.claims if c.name.startswith(start)]
-    assert found, start
-    return found[0]
 
 
 @pytest.mark.slow
@@ -33,8 +28,8 @@ def test_wrong_schedule_growth_fails(quick):
     """Negative control: the schedule grown 1 % too fast is no longer weight decay (same programs as quick)."""
     entry, _ = quick
     result = entry.run(dataclasses.replace(entry.quick, growth_factor=1.01))
-    assert not _claim(result, "SGD (B = 8): max over").holds
-    assert not _claim(result, "SGD: max over steps of |ρ^k").holds
+    assert not claim(result, "SGD (B = 8): max over").holds
+    assert not claim(result, "SGD: max over steps of |ρ^k").holds
 
 
 @pytest.mark.slow
@@ -44,7 +39,7 @@ def test_not_scale_invariant_fails(quick):
     entry, _ = quick
     config = dataclasses.replace(entry.quick, model="linear", algebra_steps=300, steps=1500, window=500)
     result = entry.run(config)
-    assert not _claim(result, "SGD (B = 8): max over").holds
+    assert not claim(result, "SGD (B = 8): max over").holds
     equilibrium = [c for c in result.claims if "rms angular update" in c.name]
     assert equilibrium and not all(c.holds for c in equilibrium)
-    assert not _claim(result, "μ = 0: |mean log").holds
+    assert not claim(result, "μ = 0: |mean log").holds
