@@ -1,6 +1,6 @@
 """The sweep benchmark from the command line (the same as ``implicit-bias bench``).
 
-    python benchmarks/sweep_benchmark.py [--device cpu|gpu] [--quick] [--out DIR] [--json]
+    python benchmarks/sweep_benchmark.py [--device cpu|gpu] [--quick] [--workload bench|small] [--out DIR] [--json]
 
 Prints the table (or, with --json, one JSON object on stdout) and writes bench.json,
 bench.csv, bench.md and bench.png/pdf under DIR. See benchmarks/README.md.
@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=None, help="output folder (nothing is written without it)")
     parser.add_argument("--json", action="store_true", help="print the table as one JSON object")
     parser.add_argument("--max-configs", type=int, default=None, help="largest M to run (default: all)")
+    parser.add_argument("--workload", choices=("bench", "small"), default="bench",
+                        help="bench: n=100, d=1000, T=10^4; small: n=50, d=200, T=2000 (per-step overheads show)")
     args = parser.parse_args(argv)
     if args.device == "cpu":
         os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda msg: print(f"[{time.perf_counter() - t0:7.1f} s] {msg}", file=sys.stderr, flush=True))
     try:
         table = run_benchmark(device=args.device, quick=args.quick, out_dir=args.out, progress=say,
-                              max_configs=args.max_configs)
+                              max_configs=args.max_configs, workload_name=args.workload)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

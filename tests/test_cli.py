@@ -31,7 +31,7 @@ def classification_file(tmp_path):
 def test_train_gd_reaches_pinv_and_saves_schema(regression_file, tmp_path, capsys):
     out = tmp_path / "w.npz"
     code, stdout, _ = call(["train", "--data", regression_file, "--loss", "square", "--optimizer", "gd",
-                            "--lr", "1.0", "--steps", "20000", "--save", out, "--json"], capsys)
+                            "--step-size", "1.0", "--steps", "20000", "--save", out, "--json"], capsys)
     assert code == 0
     summary = json.loads(stdout)
     assert summary["converged"] and not summary["diverged"]
@@ -95,7 +95,7 @@ def _bad_files(tmp_path):
 def test_bad_data_files_exit_2_without_output(tmp_path, capsys):
     for what, (path, message) in _bad_files(tmp_path).items():
         out = tmp_path / f"out_{what.replace(' ', '_')}.npz"
-        code, stdout, stderr = call(["train", "--data", path, "--lr", "0.1", "--steps", "10", "--save", out], capsys)
+        code, stdout, stderr = call(["train", "--data", path, "--step-size", "0.1", "--steps", "10", "--save", out], capsys)
         assert code == 2, what
         assert message in stderr, (what, stderr)
         assert stderr.count("\n") == 1 and "Traceback" not in stderr
@@ -107,7 +107,7 @@ def test_bad_data_files_exit_2_without_output(tmp_path, capsys):
     (["--optimizer", "lbfgs"], "unknown optimizer"),
     (["--model", "transformer"], "unknown model"),
     (["--dtype", "float16"], "dtype"),
-    (["--lr", "-1"], "positive"),
+    (["--step-size", "-1"], "positive"),
     (["--batch-size", "1000", "--optimizer", "sgd"], "between 1 and the number of samples"),
     (["--batch-size", "0", "--optimizer", "sgd"], "between 1 and the number of samples"),
     (["--batch-size", "1000", "--optimizer", "flow", "--time", "1", "--modified-loss", "sgd"],
@@ -121,15 +121,15 @@ def test_bad_data_files_exit_2_without_output(tmp_path, capsys):
 def test_bad_options_exit_2(regression_file, tmp_path, capsys, args, message):
     out = tmp_path / "o.npz"
     base = ["train", "--data", regression_file, "--steps", "10", "--save", out]
-    if "--lr" not in args:
-        base += ["--lr", "0.1"]
+    if "--step-size" not in args:
+        base += ["--step-size", "0.1"]
     code, _, stderr = call(base + args, capsys)
     assert code == 2 and message in stderr, stderr
     assert not out.exists()
 
 
 def test_labels_must_be_pm1_for_classification(regression_file, tmp_path, capsys):
-    code, _, stderr = call(["train", "--data", regression_file, "--loss", "logistic", "--lr", "0.1",
+    code, _, stderr = call(["train", "--data", regression_file, "--loss", "logistic", "--step-size", "0.1",
                             "--steps", "10", "--save", tmp_path / "o.npz"], capsys)
     assert code == 2 and "±1" in stderr
     assert not (tmp_path / "o.npz").exists()
@@ -166,7 +166,7 @@ def test_list_prints_every_entry(capsys):
 
 def test_real_entry_point_no_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "implicit_bias.cli", "train", "--data", str(tmp_path / "missing.npz"),
-                           "--lr", "0.1", "--steps", "5", "--save", str(tmp_path / "o.npz")],
+                           "--step-size", "0.1", "--steps", "5", "--save", str(tmp_path / "o.npz")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
@@ -243,15 +243,15 @@ def test_train_diagonal_reads_groups_from_the_data_and_reports_the_init_scale(tm
     data = tmp_path / "g.npz"
     np.savez(data, X=p.X, y=p.y, groups=np.repeat(np.arange(4), 3))
     code, stdout, _ = call(["train", "--data", data, "--model", "diagonal", "--init-scale", "0.5", "--depth", "3",
-                            "--lr", "0.01", "--steps", "10", "--save", tmp_path / "d.npz", "--json"], capsys)
+                            "--step-size", "0.01", "--steps", "10", "--save", tmp_path / "d.npz", "--json"], capsys)
     assert code == 0 and json.loads(stdout)["effective_init_scale"] == pytest.approx(0.125)
-    code, _, _ = call(["train", "--data", data, "--model", "grouped-diagonal", "--lr", "0.01", "--steps", "10",
+    code, _, _ = call(["train", "--data", data, "--model", "grouped-diagonal", "--step-size", "0.01", "--steps", "10",
                        "--save", tmp_path / "g_out.npz"], capsys)
     assert code == 0
     with np.load(tmp_path / "g_out.npz") as f:
         assert f["w"].shape == (12,)
     np.savez(tmp_path / "bad.npz", X=p.X, y=p.y, groups=np.arange(5))
-    code, _, stderr = call(["train", "--data", tmp_path / "bad.npz", "--model", "grouped-diagonal", "--lr", "0.01",
+    code, _, stderr = call(["train", "--data", tmp_path / "bad.npz", "--model", "grouped-diagonal", "--step-size", "0.01",
                             "--steps", "10", "--save", tmp_path / "b.npz"], capsys)
     assert code == 2 and "groups" in stderr and not (tmp_path / "b.npz").exists()
 
@@ -266,4 +266,4 @@ def test_reference_ntk_kernel_regression_takes_the_network_options(regression_fi
         assert f["predictions_test"].shape == d["y_test"].shape
     code, _, stderr = call(["reference", "min-l2", "--data", regression_file, "--widths", "16",
                             "--save", tmp_path / "x.npz"], capsys)
-    assert code == 2 and "does not take --widths" in stderr
+    assert code == 2 and "--widths: not an option of reference 'min-l2'" in stderr

@@ -31,7 +31,7 @@ def test_a_flow_out_of_budget_warns_and_exits_1(data, tmp_path, capsys):
 
 
 def test_a_step_method_that_did_not_converge_notes_it_and_exits_0(data, tmp_path, capsys):
-    code, out, err = call(["train", "--data", data, "--steps", "3", "--lr", "0.01", "--save", tmp_path / "w.npz"],
+    code, out, err = call(["train", "--data", data, "--steps", "3", "--step-size", "0.01", "--save", tmp_path / "w.npz"],
                           capsys)
     assert code == 0
     assert err.strip().startswith("note: the run did not converge") and len(err.strip().splitlines()) == 1
@@ -84,10 +84,10 @@ def test_an_entry_whose_own_solve_stopped_early_cannot_read_all_claims_hold():
 
 def test_component_options_reach_the_optimizer_and_the_reference(data, tmp_path, capsys):
     """--opt key=value sets any optimizer field (train) or reference option (reference)."""
-    code, out, err = call(["train", "--data", data, "--optimizer", "momentum", "--opt", "beta=0.0", "--steps", "50",
-                           "--lr", "0.05", "--save", tmp_path / "m.npz"], capsys)
+    code, out, err = call(["train", "--data", data, "--optimizer", "momentum", "--opt", "momentum=0.0", "--steps", "50",
+                           "--step-size", "0.05", "--save", tmp_path / "m.npz"], capsys)
     assert code in (0, 1), err
-    code, out, err = call(["train", "--data", data, "--optimizer", "gd", "--steps", "50", "--lr", "0.05",
+    code, out, err = call(["train", "--data", data, "--optimizer", "gd", "--steps", "50", "--step-size", "0.05",
                            "--save", tmp_path / "g.npz"], capsys)
     np.testing.assert_allclose(np.load(tmp_path / "m.npz")["w"], np.load(tmp_path / "g.npz")["w"], rtol=1e-12)
     w0 = tmp_path / "w0.npy"

@@ -53,7 +53,7 @@ def test_momentum_weight_decay_is_heavy_ball_on_the_decayed_gradient():
     p = _quadratic(3)
     H, b = p.X.T @ p.X / 12, p.X.T @ p.y / 12
     mu, lam, h = 0.7, 0.3, 0.05
-    out = train(START, losses.square, MomentumWeightDecay(beta=mu, weight_decay=lam), p, steps=60, step_size=h,
+    out = train(START, losses.square, MomentumWeightDecay(momentum=mu, weight_decay=lam), p, steps=60, step_size=h,
                 n_records=2)
     w, v = np.ones(5), np.zeros(5)
     for _ in range(60):
@@ -74,7 +74,7 @@ def test_exponential_step_on_a_quadratic():
     p = _quadratic(5)
     H, b = p.X.T @ p.X / 12, p.X.T @ p.y / 12
     h, g = 0.02, 0.01
-    out = train(START, losses.square, ExponentialStepGD(growth=g), p, steps=50, step_size=h, n_records=2)
+    out = train(START, losses.square, ExponentialStepGD(step_growth=g), p, steps=50, step_size=h, n_records=2)
     w = np.ones(5)
     for k in range(50):
         w = w - h * math.exp(g * (k + 0.5)) * (H @ w - b)
@@ -101,8 +101,8 @@ def test_registered_and_validated():
     assert make_optimizer("sgd-weight-decay", weight_decay=0.1, batch_size=4).batch_size == 4
     assert WeightDecayed(GD(batch_size=3)).batch_size == 3
     assert equivalent_growth(0.1, 0.01) == pytest.approx(-2 * math.log(0.999), rel=1e-15)
-    for bad in (lambda: SGDWeightDecay(weight_decay=-1.0), lambda: MomentumWeightDecay(beta=1.0),
-                lambda: WeightDecayed(base="gd"), lambda: ExponentialStepGD(growth=float("nan")),
+    for bad in (lambda: SGDWeightDecay(weight_decay=-1.0), lambda: MomentumWeightDecay(momentum=1.0),
+                lambda: WeightDecayed(base="gd"), lambda: ExponentialStepGD(step_growth=float("nan")),
                 lambda: equivalent_growth(1.0, 2.0), lambda: SGDWeightDecay(weight_decay="x")):
         with pytest.raises(InputError):
             bad()

@@ -11,7 +11,7 @@ from implicit_bias.models import make_model
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.models.grouped import GroupedDiagonalModel, group_ids
 from implicit_bias.problems import sparse_regression
-from implicit_bias.references import diagonal_flow_limit, q_alpha_interpolator, shape_scale
+from implicit_bias.references import diagonal_flow_limit, diagonal_network_limit, q_alpha_interpolator, shape_scale
 
 STIFF = ib.optim.Flow(solver="kvaerno5", rtol=1e-9, atol=1e-13, max_steps=50_000)
 
@@ -90,7 +90,8 @@ def test_hparams_override_fields_inside_jit():
 def test_flow_lands_on_q_alpha_at_every_scale_and_shape(n, d, k, seed):
     """Woodworth et al. Theorem 1: the u⊙u − v⊙v flow from u = v = α ends at argmin Q_α s.t. Xw = y; an init
     shape s goes through the signed two-layer equivalence (q-alpha's shape option, scale α_s)."""
-    from implicit_bias.experiments.kernel_vs_rich import PacedFlow, flow_speed
+    from implicit_bias.experiments.kernel_vs_rich import flow_speed
+    from implicit_bias.optim.paced_flow import PacedFlow
 
     problem = sparse_regression(n, d, k, n_test=0, seed=seed)
     alphas = np.array([1e-3, 0.05, 0.5, 5.0, 0.05, 0.5])
@@ -111,13 +112,13 @@ def test_uv_flow_lands_on_its_exact_limit():
     model = DiagonalModel(20, param="uv", init_scale=0.2)
     out = ib.train(model, ib.losses.square, STIFF, problem, time_horizon=1e5, hparams={"init_shape": shapes},
                    n_records=4)
-    refs = np.stack([model.flow_limit(problem.X, problem.y, 0.2, s) for s in shapes])
+    refs = np.stack([diagonal_network_limit(model, problem.X, problem.y, 0.2, s) for s in shapes])
     assert np.max(_rel(out.end_to_end, refs)) < 1e-6
     # at s = 0 the layers are balanced, u − v ≡ 0 and the limit is that of u⊙u from α (w ≥ 0)
     np.testing.assert_allclose(refs[0], diagonal_flow_limit(problem.X, problem.y, 0.2, 0.0)[0], rtol=1e-10, atol=1e-12)
     assert np.all(refs[0] >= -1e-12)
     # and the u⊙v limit differs from the tied network's at the same (α, s)
-    assert _rel(refs[1], DiagonalModel(20, init_scale=0.2).flow_limit(problem.X, problem.y, 0.2, 0.5)) > 1e-3
+    assert _rel(refs[1], diagonal_network_limit(DiagonalModel(20, init_scale=0.2), problem.X, problem.y, 0.2, 0.5)) > 1e-3
 
 
 def test_deep_flow_lands_on_the_depth_3_reference():
@@ -186,8 +187,9 @@ def test_one_program_sweeps_depth_and_matches_separate_depths():
 
 
 @pytest.mark.parametrize("hp, message", [
-    ({"depth": [2, 5]}, "between 2 and"), ({"depth": [2.5]}, "between 2 and"),
-    ({"depth": [3], "init_shape": [0.5]}, "depth 2 only"), ({"init_scale": [0.1, -1.0]}, "init scale"),
+    ({"depth": [2, 5]}, "between 2 and"), ({"depth": [2.5]}, r"'depth' must be integer in \[2, inf\)"),
+    ({"depth": [3], "init_shape": [0.5]}, "depth 2 only"),
+    ({"init_scale": [0.1, -1.0]}, r"'init_scale' must be \(0, inf\)"),
 ])
 def test_bad_depth_sweeps_are_refused_before_compiling(hp, message):
     problem = sparse_regression(6, 10, 2, n_test=0, seed=0)

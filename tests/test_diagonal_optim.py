@@ -66,12 +66,12 @@ def test_mirror_flow_with_a_huge_beta_is_plain_gradient_flow():
 
 def test_label_noise_statistics_and_kinds():
     y = jnp.zeros(20000)
-    gauss = LabelNoiseSGD(noise=0.3).perturb_targets(y, {}, jax.random.PRNGKey(0))
+    gauss = LabelNoiseSGD(label_noise=0.3).perturb_targets(y, {}, jax.random.PRNGKey(0))
     assert abs(float(jnp.std(gauss)) - 0.3) < 0.01 and abs(float(jnp.mean(gauss))) < 0.01
-    rad = LabelNoiseSGD(noise=0.3, kind="rademacher").perturb_targets(y, {"label_noise": jnp.asarray(0.5)},
+    rad = LabelNoiseSGD(label_noise=0.3, distribution="rademacher").perturb_targets(y, {"label_noise": jnp.asarray(0.5)},
                                                                     jax.random.PRNGKey(1))
     np.testing.assert_allclose(np.abs(rad), 0.5)
-    for bad in (dict(noise=-1.0), dict(kind="laplace"), dict(batch_size=0)):
+    for bad in (dict(label_noise=-1.0), dict(distribution="laplace"), dict(batch_size=0)):
         with pytest.raises(InputError):
             LabelNoiseSGD(**bad)
 
@@ -126,14 +126,13 @@ def test_first_jump_matches_the_flow(seed):
     assert crossed / t1 == pytest.approx(1.0, abs=0.02)
 
 
-def test_effective_alpha_recovers_the_scale_of_a_q_alpha_solution():
-    from implicit_bias.experiments.sgd_diagonal import effective_alpha
-    from implicit_bias.references import q_alpha_interpolator
+def test_fit_q_alpha_scale_recovers_the_scale_of_a_q_alpha_solution():
+    from implicit_bias.references import fit_q_alpha_scale, q_alpha_interpolator
 
     problem = sparse_regression(10, 25, 2, n_test=0, seed=1)
     for alpha in (0.05, 0.4):
         w = q_alpha_interpolator(problem.X, problem.y, alpha).solution
-        fitted, residual = effective_alpha(problem.X, problem.y, w, 0.3)
+        fitted, residual = fit_q_alpha_scale(problem.X, problem.y, w, 0.3)
         assert fitted == pytest.approx(alpha, rel=1e-3) and residual < 1e-5
 
 

@@ -37,7 +37,7 @@ def test_gd_matches_numpy_recursion_at_every_record(seed):
 
 def test_momentum_matches_heavy_ball_recursion(seed):
     p = gaussian_regression(10, 30, seed=seed)
-    out = ib.train(LinearModel(30), losses.square, optim.Momentum(beta=0.8), p, steps=200, step_size=0.3)
+    out = ib.train(LinearModel(30), losses.square, optim.Momentum(momentum=0.8), p, steps=200, step_size=0.3)
     path = _gd_loop(p.X, p.y, np.zeros(30), 0.3, 200, beta=0.8)
     np.testing.assert_allclose(out.end_to_end[0], path[-1], rtol=1e-10, atol=1e-12)
 

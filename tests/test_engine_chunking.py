@@ -39,8 +39,8 @@ def test_chunked_diagonal_sweep_is_identical(seed, chunk):
 def test_chunked_linear_momentum_sweep_is_identical():
     p = gaussian_regression(12, 40, seed=4)
     kw = dict(steps=120, hparams=ib.grid(step_size=[0.05, 0.2, 0.4], init_scale=[0.0, 1.0], seed=[0, 1]), n_records=8)
-    whole = ib.train(LinearModel(40), losses.square, optim.Momentum(beta=0.9), p, chunk_size=12, **kw)
-    split = ib.train(LinearModel(40), losses.square, optim.Momentum(beta=0.9), p, chunk_size=5, **kw)
+    whole = ib.train(LinearModel(40), losses.square, optim.Momentum(momentum=0.9), p, chunk_size=12, **kw)
+    split = ib.train(LinearModel(40), losses.square, optim.Momentum(momentum=0.9), p, chunk_size=5, **kw)
     _assert_same(whole, split)
 
 

@@ -46,9 +46,9 @@ def test_coefficient_off_by_ten_percent_fails(quick):
 @pytest.mark.parametrize("beta", [0.0, 0.3, 0.6, 0.9])
 def test_existing_momentum_flow_uses_ghosh_coefficient(beta):
     for h in (0.1, 0.01):
-        flow = MomentumModifiedFlow(beta=beta, step_size=h)
+        flow = MomentumModifiedFlow(momentum=beta, step_size=h)
         assert float(flow.strength({})) == pytest.approx(float(ghosh_coefficient(h, beta)), rel=1e-14)
-        assert float(modified_flow_for(Momentum(beta=beta), h, 10).strength({})) == pytest.approx(
+        assert float(modified_flow_for(Momentum(momentum=beta), h, 10).strength({})) == pytest.approx(
             float(ghosh_coefficient(h, beta)), rel=1e-14)
 
 

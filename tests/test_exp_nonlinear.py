@@ -26,10 +26,9 @@ def test_monotone_neuron_quick_claims_hold(seed):
 
 def test_monotone_neuron_claims_fail_against_a_wrong_reference(monkeypatch):
     import implicit_bias.experiments.monotone_neuron as exp
-    from implicit_bias.models.neuron import NeuronModel
 
-    original = NeuronModel.flow_limit
-    monkeypatch.setattr(NeuronModel, "flow_limit", lambda self, X, y, w0=None: original(self, X, y, w0) * (1 + 1e-6))
+    original = exp.neuron_flow_limit
+    monkeypatch.setattr(exp, "neuron_flow_limit", lambda model, X, y, w0=None: original(model, X, y, w0) * (1 + 1e-6))
     cfg = dataclasses.replace(exp.ENTRY.quick, activations=("tanh",), relu_inits=2, relu_init_scales=(0.1,),
                               steps=5000, relu_steps=2000)
     result = exp.run(cfg)

@@ -142,8 +142,9 @@ def test_t6_hidden_state_refused():
     ("uv", np.concatenate([np.full(4, 0.2), np.full(4, 0.9)]), "Q_alpha", {"c": 2.0, "a": 0.3025, "b": 0.1225}),
 ])
 def test_diagonal_forms_recover_the_catalog_family(form, theta0, family, extra):
-    """uu-vv, power D = 3 and u*v with an unbalanced init: the family, and the limit of DiagonalModel.flow_limit."""
+    """uu-vv, power D = 3 and u*v with an unbalanced init: the family, and the network's exact flow limit."""
     from implicit_bias.models.diagonal import DiagonalModel
+    from implicit_bias.references import diagonal_network_limit
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((2, 4))
@@ -156,11 +157,11 @@ def test_diagonal_forms_recover_the_catalog_family(form, theta0, family, extra):
         model = DiagonalModel(4, param="uv", init_scale=math.sqrt(0.2 * 0.9), init_shape=(0.9 - 0.2) / (0.9 + 0.2))
         u0, v0 = model.layers0()
         assert (u0, v0) == pytest.approx((0.2, 0.9))
-        expected = model.flow_limit(X, y)
+        expected = diagonal_network_limit(model, X, y)
     else:
         depth = 2 if form == "uu-vv" else 3
-        expected = DiagonalModel(4, depth=depth, param="uu-vv" if depth == 2 else "power",
-                                 init_scale=float(theta0[0])).flow_limit(X, y)
+        expected = diagonal_network_limit(DiagonalModel(4, depth=depth, param="uu-vv" if depth == 2 else "power",
+                                                        init_scale=float(theta0[0])), X, y)
     np.testing.assert_allclose(ident.limit.solution, expected, rtol=1e-9, atol=1e-12)
 
 

@@ -22,7 +22,7 @@ def test_train_factorized_saves_the_end_to_end_matrix(completion_file, tmp_path,
     path, p = completion_file
     out = tmp_path / "W.npz"
     code, stdout, _ = call(["train", "--model", "factorized", "--depth", "2", "--init-scale", "0.01", "--data", path,
-                            "--lr", "2", "--steps", "20000", "--save", out, "--json"], capsys)
+                            "--step-size", "2", "--steps", "20000", "--save", out, "--json"], capsys)
     assert code == 0, stdout
     saved = np.load(out)
     W = saved["W"]
@@ -59,7 +59,7 @@ def test_reference_nuclear_norm_and_min_frobenius_on_matrix_files(completion_fil
 def test_bad_matrix_input_exits_2_with_one_line(tmp_path, capsys, arrays, extra, needle):
     path = tmp_path / "bad.npz"
     np.savez(path, **{k: np.asarray(v) for k, v in arrays.items()})
-    code, stdout, stderr = call(["train", "--model", "factorized", "--data", path, "--lr", "1", "--steps", "5",
+    code, stdout, stderr = call(["train", "--model", "factorized", "--data", path, "--step-size", "1", "--steps", "5",
                                  "--save", tmp_path / "o.npz", *extra], capsys)
     assert code == 2 and needle in stderr and len(stderr.strip().splitlines()) == 1 and stdout == ""
     assert not (tmp_path / "o.npz").exists()
@@ -69,7 +69,7 @@ def test_sensing_file_trains_with_the_sensing_kind(tmp_path, capsys):
     p = matrix_sensing((4, 3), 1, 10, n_test=0, seed=1)
     path = tmp_path / "sens.npz"
     np.savez(path, A=p.X, y=p.y)
-    code, _, _ = call(["train", "--model", "factorized", "--depth", "1", "--data", path, "--lr", "0.2",
+    code, _, _ = call(["train", "--model", "factorized", "--depth", "1", "--data", path, "--step-size", "0.2",
                        "--steps", "3000", "--save", tmp_path / "W.npz"], capsys)
     assert code == 0
     W = np.load(tmp_path / "W.npz")["W"]

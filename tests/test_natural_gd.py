@@ -49,8 +49,11 @@ def test_plain_gd_is_not_invariant():
 
 def test_bad_input():
     p = _problem()
+    bound = train(LinearModel(6), losses.square, make_optimizer("natural-gd", damping=1e-6), p, steps=1, step_size=1.0)
+    given = train(LinearModel(6), losses.square, NaturalGD(model=LinearModel(6), damping=1e-6), p, steps=1, step_size=1.0)
+    np.testing.assert_array_equal(bound.end_to_end, given.end_to_end)  # the engine binds the model it trains
     with pytest.raises(InputError, match="model"):
-        train(LinearModel(6), losses.square, make_optimizer("natural-gd", damping=1e-6), p, steps=1, step_size=1.0)
+        NaturalGD().modify_objective(lambda params, X, y, hp: 0.0)
     for bad in (-1.0, float("inf"), "x"):
         with pytest.raises(InputError):
             NaturalGD(model=LinearModel(6), damping=bad)

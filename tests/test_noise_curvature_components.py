@@ -13,7 +13,6 @@ from scipy.optimize import minimize
 from implicit_bias import losses
 from implicit_bias.engine import train
 from implicit_bias.errors import InputError, ReferenceFailure
-from implicit_bias.experiments.dropout_nuclear import full_matrix_problem
 from implicit_bias.experiments.edge_of_stability import factor_sharpness, flow_sharpness
 from implicit_bias.metrics.diagonal_curvature import hessian_trace, manifold_sharpness
 from implicit_bias.models.factorized import FactorizedModel
@@ -23,6 +22,7 @@ from implicit_bias.optim.dropout import Dropout
 from implicit_bias.optim.gradient_noise import GradientNoiseGD
 from implicit_bias.optim.sam import SAM, ascent
 from implicit_bias.problems import Problem
+from implicit_bias.problems.matrix import full_matrix_problem
 from implicit_bias.references import get_reference
 from implicit_bias.references.dropout_optimum import dropout_optimum
 
@@ -103,11 +103,11 @@ def test_gradient_noise_is_gd_plus_fresh_gaussians():
     z1 = (-np.asarray(u1["a"]) / 0.5 - 1.0) / 2.0
     z2 = (-np.asarray(u2["a"]) / 0.5 - 1.0) / 2.0
     assert abs(z1.mean()) < 0.05 and abs(z1.std() - 1) < 0.05 and abs(np.corrcoef(z1, z2)[0, 1]) < 0.05
-    quiet = GradientNoiseGD(noise=0.0).transform({"step_size": jnp.asarray(0.5), "seed": jnp.asarray(0)})
+    quiet = GradientNoiseGD(gradient_noise=0.0).transform({"step_size": jnp.asarray(0.5), "seed": jnp.asarray(0)})
     u, _ = quiet.update(g, quiet.init(params), params)
     np.testing.assert_array_equal(np.asarray(u["a"]), -0.5)
     with pytest.raises(InputError):
-        GradientNoiseGD(noise=-1.0)
+        GradientNoiseGD(gradient_noise=-1.0)
 
 
 def test_dropout_expectation_is_exact_over_all_masks():
@@ -125,7 +125,7 @@ def test_dropout_expectation_is_exact_over_all_masks():
     mean = 0.0
     for b in itertools.product([0.0, 1.0], repeat=3):
         prob = np.prod([theta if bi else 1 - theta for bi in b])
-        mean += prob * float(sampled(params, X, jnp.concatenate([y, jnp.asarray(b)]), hp))
+        mean += prob * float(sampled(params, X, y, {**hp, "dropout_keep": jnp.asarray(b)}))
     assert float(exact) == pytest.approx(mean, rel=1e-12)
     U, V = np.asarray(params[1]), np.asarray(params[0]).T
     lam = (1 - theta) / theta

@@ -22,6 +22,7 @@ from implicit_bias.models.neuron import NeuronModel
 from implicit_bias.problems import Problem, planted_margin_classification
 from implicit_bias.references import get_reference, hard_margin_svm
 from implicit_bias.references.kernel import empirical_ntk, initial_params, ntk_kernel_interpolator, ntk_predict
+from implicit_bias.references.neuron import neuron_flow_limit
 
 TOL = {"closed_form": 1e-10, "trained": 1e-8}
 
@@ -64,7 +65,7 @@ def test_neuron_gd_from_zero_reaches_pinv_of_inverse_targets(act, seed):
                 step_size=8 / (slope ** 2 * np.linalg.norm(X, 2) ** 2), n_records=4)
     expected = np.linalg.pinv(X) @ inverse_activation(act, 0.1)(y)  # independent of flow_limit's SVD
     np.testing.assert_allclose(out.end_to_end[0], expected, rtol=0, atol=TOL["trained"] * np.linalg.norm(expected))
-    np.testing.assert_allclose(model.flow_limit(X, y), expected, atol=TOL["closed_form"] * np.linalg.norm(expected))
+    np.testing.assert_allclose(neuron_flow_limit(model, X, y), expected, atol=TOL["closed_form"] * np.linalg.norm(expected))
 
 
 def test_neuron_registry_and_validation():
@@ -203,12 +204,13 @@ def test_margins_sandwich(seed):
 
 @pytest.mark.parametrize("depth", [2, 3])
 def test_smoothed_margin_never_decreases_on_a_small_case(depth):
-    from implicit_bias.experiments.homogeneous_margin import Config, MarginGD, MarginRecord, make_problem
+    from implicit_bias.experiments.homogeneous_margin import Config, MarginRecord, make_problem
+    from implicit_bias.optim.homogeneous_margin import HomogeneousMarginGD
 
     cfg = Config(n_samples=10, seed=depth)
     problem = make_problem(cfg)
     model = MLP(3, (12,) * (depth - 1), init_scale=0.5)
-    out = train(model, losses.exp, MarginGD(model=model), problem, steps=3000, step_size=2.0, n_records=60,
+    out = train(model, losses.exp, HomogeneousMarginGD(), problem, steps=3000, step_size=2.0, n_records=60,
                 record=MarginRecord(model, losses.exp), hparams={"seed": [0, 1]})
     for c in range(2):
         rho = np.linalg.norm(out.records["w"][c], axis=1)
@@ -246,15 +248,6 @@ def test_mnist1d_is_generated_offline_and_leaves_global_rngs_alone():
     p = load_binary("mnist1d", "0-1", n_train=100, n_test=50)
     assert (np.random.random(), random.random()) == before
     assert p.X.shape == (100, 40) and set(np.unique(p.y)) == {-1.0, 1.0}
-
-
-def test_label_codes_round_trip():
-    from implicit_bias.experiments.random_labels import decode_labels, encode_label_sets
-
-    Y = np.where(np.random.default_rng(0).random((5, 40)) < 0.5, -1.0, 1.0)
-    codes = jnp.asarray(encode_label_sets(Y))
-    for k in range(5):
-        np.testing.assert_array_equal(decode_labels(codes, jnp.asarray(float(k))), Y[k])
 
 
 def test_monotone_neuron_rejects_out_of_range_targets():

@@ -1,4 +1,4 @@
-"""The house plotting style: figures without pyplot, saved as valid PNG and PDF."""
+"""The house plotting style: figures without pyplot, saved (by the store) as valid PNG and PDF."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from implicit_bias import plotting
+from implicit_bias.store import save_figure
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -23,7 +24,7 @@ def _figure():
 
 
 def test_save_figure_writes_valid_png_and_pdf(tmp_path):
-    paths = plotting.save_figure(_figure(), tmp_path / "deep" / "dir" / "gap")
+    paths = save_figure(_figure(), tmp_path / "deep" / "dir" / "gap")
     assert [p.name for p in paths] == ["gap.png", "gap.pdf"]
     png, pdf = (p.read_bytes() for p in paths)
     assert png.startswith(PNG_SIGNATURE)
@@ -36,7 +37,7 @@ def test_save_figure_writes_valid_png_and_pdf(tmp_path):
 def test_dotted_base_name_is_kept(tmp_path):
     fig, ax = plotting.new_figure(width=2.0, height=1.5)
     ax.plot([0, 1], [0, 1])
-    paths = plotting.save_figure(fig, tmp_path / "alpha_0.1")
+    paths = save_figure(fig, tmp_path / "alpha_0.1")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alpha_0.1.pdf", "alpha_0.1.png"]
     assert paths[0].name == "alpha_0.1.png"
 

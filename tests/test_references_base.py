@@ -10,7 +10,7 @@ from implicit_bias.problems import Problem, svm_2d_example
 from implicit_bias.references import Reference, ReferenceSpec, available, get_reference
 
 CONTRACT = {"min-l2": ("init",), "max-margin": (), "min-l1": ("nonnegative", "weights"),
-            "q-alpha": ("alpha", "depth", "shape"), "group-lasso": ("groups",)}
+            "q-alpha": ("init_scale", "depth", "init_shape"), "group-lasso": ("groups",)}
 
 
 def _problems():
@@ -19,7 +19,7 @@ def _problems():
     reg = Problem(X, X @ (rng.standard_normal(15) * (rng.random(15) < 0.3)))
     svm = svm_2d_example()
     return {"min-l2": (reg, {"init": rng.standard_normal(15)}), "max-margin": (Problem(svm.X, svm.y), {}),
-            "min-l1": (reg, {"nonnegative": False}), "q-alpha": (reg, {"alpha": 0.3, "depth": 3}),
+            "min-l1": (reg, {"nonnegative": False}), "q-alpha": (reg, {"init_scale": 0.3, "depth": 3}),
             "group-lasso": (reg, {"groups": np.repeat(np.arange(5), 3)})}
 
 
@@ -63,8 +63,8 @@ def test_compute_rejects_options_it_does_not_take(name):
 def test_none_means_not_given():
     problem, _ = _problems()["q-alpha"]
     spec = get_reference("q-alpha")
-    a = spec.compute(problem, alpha=0.3, depth=None, shape=None)
-    b = spec.compute(problem, alpha=0.3)
+    a = spec.compute(problem, init_scale=0.3, depth=None, init_shape=None)
+    b = spec.compute(problem, init_scale=0.3)
     np.testing.assert_array_equal(a.solution, b.solution)
     assert a.info["depth"] == 2 and a.info["shape"] == 0.0
 

@@ -209,10 +209,10 @@ def test_invalid_options_and_infeasible_data():
 def test_registered_compute_defaults_and_required_alpha():
     X, y, _ = _small(1)
     spec = get_reference("q-alpha")
-    assert spec.options == ("alpha", "depth", "shape")
+    assert spec.options == ("init_scale", "depth", "init_shape")
     problem = Problem(X, y)
-    ref = spec.compute(problem, alpha=0.5, depth=None, shape=None)
+    ref = spec.compute(problem, init_scale=0.5, depth=None, init_shape=None)
     np.testing.assert_array_equal(ref.solution, q_alpha_interpolator(X, y, 0.5).solution)
-    assert spec.compute(problem, alpha=0.5, depth=3).info["depth"] == 3
-    with pytest.raises(InputError, match="alpha"):
-        spec.compute(problem, alpha=None)
+    assert spec.compute(problem, init_scale=0.5, depth=3).info["depth"] == 3
+    with pytest.raises(InputError, match="init-scale"):
+        spec.compute(problem, init_scale=None)

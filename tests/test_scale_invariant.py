@@ -7,6 +7,7 @@ import pytest
 
 from implicit_bias import losses
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import validate
 from implicit_bias.models.registry import make_model
 from implicit_bias.models.scale_invariant import ScaleInvariantLinear
 
@@ -37,6 +38,6 @@ def test_init_norm_and_registry():
 def test_bad_input():
     for bad in (lambda: ScaleInvariantLinear(0), lambda: ScaleInvariantLinear(3, init_scale=-1.0),
                 lambda: ScaleInvariantLinear(3, output_scale=float("inf")),
-                lambda: ScaleInvariantLinear(3).check_hparams({"init_scale": np.array([1.0, 0.0])})):
+                lambda: validate({"init_scale": np.array([1.0, 0.0])}, ScaleInvariantLinear(3).declared())):
         with pytest.raises(InputError):
             bad()

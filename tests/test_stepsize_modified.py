@@ -10,6 +10,7 @@
 
 import itertools
 from dataclasses import dataclass
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +21,7 @@ from jax.flatten_util import ravel_pytree
 from implicit_bias import losses
 from implicit_bias.engine import train
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.metrics.rates import fit_loglog_slope
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.models.linear import LinearModel
@@ -75,6 +77,8 @@ def test_gd_to_flow_distance_slopes_are_one_and_two(lam):
 @dataclass(frozen=True)
 class PacedSGDFlow(SGDModifiedFlow):
     """dθ/ds = −hp["speed"]·∇L̃: at s = 1 the modified flow at t = speed (one compile for every h)."""
+
+    hparams: ClassVar[tuple[HParam, ...]] = SGDModifiedFlow.hparams + (HParam("speed", float, 1.0, low=0.0),)
 
     def modify_objective(self, objective):
         inner = super().modify_objective(objective)
@@ -164,7 +168,7 @@ def test_momentum_modified_loss_matches_the_dominant_root(beta, lam):
 def test_momentum_modified_flow_is_its_closed_form(lam):
     hs, beta, t = np.array([0.05, 0.01]), 0.6, 0.7
     model = UNIT_START
-    out = train(model, losses.square, MomentumModifiedFlow(beta=beta, **TIGHT), _diagonal_quadratic(lam),
+    out = train(model, losses.square, MomentumModifiedFlow(momentum=beta, **TIGHT), _diagonal_quadratic(lam),
                 time_horizon=t, hparams={"step_size": hs}, record_steps=np.array([t]))
     c = (1 + beta) / (4 * (1 - beta) ** 2)
     closed = np.exp(-(lam + 2 * c * hs[:, None] * lam ** 2) * t)
@@ -201,12 +205,12 @@ def test_modified_flows_pick_the_right_class_and_strength():
     assert isinstance(make_modified_flow("igr", 0.1), IGRFlow)
     sgd = make_modified_flow("sgd", 0.1, n_batches=4, partition="fixed", rtol=1e-9)
     assert isinstance(sgd, SGDModifiedFlow) and sgd.n_batches == 4 and sgd.rtol == 1e-9
-    assert float(modified_flow_for(Momentum(beta=0.5), 0.2, 10).strength({})) == pytest.approx(0.2 * 1.5 / (4 * 0.25))
+    assert float(modified_flow_for(Momentum(momentum=0.5), 0.2, 10).strength({})) == pytest.approx(0.2 * 1.5 / (4 * 0.25))
     assert modified_flow_for(SGD(batch_size=5), 0.2, 20).n_batches == 4
     assert isinstance(modified_flow_for(GD(), 0.2, 20), IGRFlow) and not isinstance(modified_flow_for(GD(), 0.2, 20),
                                                                                     SGDModifiedFlow)
     assert type(make_optimizer("igr-flow", step_size=0.3)) is IGRFlow
-    assert type(make_optimizer("gradient-regularized", strength=0.3).base) is GD
+    assert type(make_optimizer("gradient-regularized", gr_strength=0.3).base) is GD
 
 
 @pytest.mark.parametrize("call", [
@@ -218,7 +222,7 @@ def test_modified_flows_pick_the_right_class_and_strength():
     lambda: make_modified_flow("igr", 0.1, n_batches=4),
     lambda: make_modified_flow("sgd", 0.1, n_batches=2, partition="random"),
     lambda: make_modified_flow("igr", 0.1, time_change="loss"),
-    lambda: make_modified_flow("momentum", 0.1, beta=1.0),
+    lambda: make_modified_flow("momentum", 0.1, momentum=1.0),
     lambda: check_describes("igr", "adam"),
     lambda: check_describes("sgd", "gd"),
     lambda: modified_flow_for(Adam(), 0.1, 10),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -13,7 +14,16 @@ import pytest
 from implicit_bias.errors import InputError
 from implicit_bias.plotting import new_figure
 from implicit_bias.results import Claim, Result, at_least, at_most, close_to, is_true
-from implicit_bias.store import find_runs, query_runs, read_entry_meta, read_run, sql, to_jsonable, write_run
+from implicit_bias.store import (
+    check_run_dir,
+    find_runs,
+    query_runs,
+    read_entry_meta,
+    read_run,
+    sql,
+    to_jsonable,
+    write_run,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ENTRY = {"name": "demo", "summary": "a demo", "description": "One. Two.", "paper": "Someone 2024"}
@@ -101,6 +111,27 @@ def test_same_fingerprint_is_a_rerun(tmp_path):
     assert read_run(out).wall_time == 9.0
     assert json.loads((out / "config.json").read_text())["fingerprint"] == before
     assert sorted(p.name for p in (out / "figures").iterdir()) == ["loss.pdf", "loss.png"]  # stale figure gone
+
+
+def test_the_early_check_and_the_write_agree_on_what_a_rerun_is(tmp_path):
+    """check_run_dir (the CLI asks it before any work) and write_run use one fingerprint: a configuration
+    dataclass with tuples and an infinite setting is a re-run of the run written from its asdict."""
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        tolerance: float = float("inf")
+        sizes: tuple = (20, 100)
+
+    out = tmp_path / "run"
+    assert check_run_dir(out, "demo", Config()) is False  # nothing there yet
+    write_run(Result("demo", dataclasses.asdict(Config()), [is_true("ok", True)]), out)
+    assert check_run_dir(out, "demo", Config()) is True
+    with pytest.raises(InputError, match=r"holds a different run \(demo\)"):
+        check_run_dir(out, "demo", Config(tolerance=1.0))
+    assert check_run_dir(out, "demo", Config(tolerance=1.0), force=True) is True
+    assert json.loads((out / "config.json").read_text())["experiment"] == "demo"  # the check never writes
+    (out / "config.json").write_text("{not json")
+    with pytest.raises(InputError, match="unreadable; use --force"):
+        check_run_dir(out, "demo", Config())
 
 
 def test_refuses_a_non_run_directory_unless_forced(tmp_path):

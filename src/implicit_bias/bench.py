@@ -11,8 +11,10 @@ with the rate and bandwidth measured on the device (a large matrix product; a la
 in-place elementwise update, bytes read + written). The per-configuration baselines (a
 PyTorch autograd loop and a numpy loop, one configuration at a time, a Python loop over
 steps, as the reference code is written) are timed on a few configurations and steps and
-scaled to M and T; the hand-batched numpy version (all configurations as one matrix) is
-timed on fewer steps and scaled to T. Which numbers are extrapolated is said in the table.
+scaled to M and T; the hand-batched numpy version (all configurations as one matrix, in the
+engine's dtype) is timed on ``batched_steps`` steps and scaled to T, interleaved with the
+engine's runs (the minimum of ``repeats`` of each). Which numbers are extrapolated is said in
+the table. ``workload="small"`` is the same sweep at n = 50, d = 200, T = 2000.
 
 References: Woodworth et al. 2020 (kernel and rich regimes; the workload); Williams,
 Waterman, Patterson 2009 (the roofline model).
@@ -20,7 +22,6 @@ Waterman, Patterson 2009 (the roofline model).
 
 from __future__ import annotations
 
-import json
 import platform
 import time
 from dataclasses import dataclass, replace
@@ -33,6 +34,7 @@ import numpy as np
 
 from implicit_bias import bench_baselines as base
 from implicit_bias import memory
+from implicit_bias.encoding import to_jsonable
 from implicit_bias.errors import InputError
 
 
@@ -55,6 +57,8 @@ class Workload:
     flow_features: int = 100        # d of the stiff least-squares problem the flow rows solve (n = d / 5)
     flow_horizon: float = 1e4
     probe_size: int | None = None   # matmul size of the device probe (None: 8192 on a GPU, 2048 on the CPU)
+    repeats: int = 3                # interleaved timings of the engine and numpy-batched (the minimum is kept)
+    repeat_below: float = 20.0      # seconds: an engine run longer than this is timed once
 
 
 #: the sizes of a dry run (``benchmarks/gpu-suite --dry-run``): every code path, seconds on a CPU.
@@ -62,10 +66,23 @@ TINY = Workload(n=20, d=50, sparsity=2, steps=40, sweep=(1, 16), loop_configs=1,
                 batched_max=16, n_records=4, family_steps=10, flow_features=10, flow_horizon=10.0, probe_size=128)
 
 
-def workload(device: str, quick: bool, tiny: bool = False) -> Workload:
-    """The sizes for a device and mode (the CPU's full sweep stops at M = 4096); ``tiny``: :data:`TINY`."""
+#: the names :func:`workload` takes: the reference sizes, and a smaller problem where per-step overheads show.
+WORKLOADS = ("bench", "small")
+
+
+def workload(device: str, quick: bool, tiny: bool = False, name: str = "bench") -> Workload:
+    """The sizes for a device and mode (the CPU's full sweep stops at M = 4096); ``tiny``: :data:`TINY`.
+
+    ``name="small"``: n = 50, d = 200, T = 2000 (quick: 500), M ∈ {64, 256, 1024, 4096}, the hand-batched
+    numpy version timed on every step (nothing scaled)."""
+    if name not in WORKLOADS:
+        raise InputError(f"unknown benchmark workload {name!r}; valid: {', '.join(WORKLOADS)}")
     if tiny:
         return TINY
+    if name == "small":
+        steps = 500 if quick else 2000
+        return Workload(n=50, d=200, steps=steps, sweep=(64, 256, 1024, 4096), loop_steps=200,
+                        batched_steps=steps, batched_max=4096)
     if device == "gpu":
         return Workload(steps=2000, sweep=(1, 16, 256, 1024, 4096, 16384), loop_steps=200) if quick else Workload()
     if quick:
@@ -135,7 +152,10 @@ def _sweep_hparams(M: int) -> dict:
             "seed": np.repeat(np.arange(seeds), M // seeds)}
 
 
-def _engine_rows(w: Workload, problem, dev, loops: dict, batched: dict, say) -> list[dict]:
+def _engine_rows(w: Workload, problem, dev, loops: dict, say) -> list[dict]:
+    """Rows of the engine and of the hand-batched numpy version, per dtype and M: after one run that
+    compiles, the two are timed alternately ``w.repeats`` times in the same dtype and the minimum of each
+    is kept (an engine run longer than ``w.repeat_below`` seconds is timed once)."""
     import implicit_bias as ib
     from implicit_bias.models.diagonal import DiagonalModel
 
@@ -143,27 +163,44 @@ def _engine_rows(w: Workload, problem, dev, loops: dict, batched: dict, say) -> 
     rows = []
     for dtype in ("float64", "float32"):
         for M in w.sweep:
-            say(f"engine {dtype} M={M}")
+            say(f"engine and numpy-batched {dtype} M={M}")
             hp = _sweep_hparams(M)
             run = lambda: ib.train(model, ib.losses.square, ib.optim.GD(), problem, steps=w.steps,  # noqa: E731
                                    step_size=w.step_size, hparams=hp, dtype=dtype, n_records=w.n_records,
                                    description=f"engine {dtype} M={M}")
+            batched = (lambda: base.numpy_batched(problem.X, problem.y, hp["init_scale"], w.step_size,  # noqa: E731
+                                                  w.batched_steps, dtype=dtype) * w.steps) if M <= w.batched_max else None
             with jax.default_device(dev):
                 res = run()
-                seconds = res.run_seconds
-                if seconds < 2.0:  # short runs: the best of three (the program is cached after the first)
-                    seconds = min([seconds] + [run().run_seconds for _ in range(2)])
+                engine_s, numpy_s = [res.run_seconds], []
+                repeats = w.repeats if res.run_seconds < w.repeat_below else 1
+                if repeats > 1:
+                    engine_s = []  # the first run also allocated and warmed the program: keep interleaved runs only
+                for _ in range(repeats):
+                    if batched is not None:
+                        numpy_s.append(batched())
+                    if repeats > 1:
+                        engine_s.append(run().run_seconds)
+            seconds = min(engine_s)
+            if numpy_s:
+                rows.append({"variant": f"numpy-batched-{dtype}", "dtype": dtype, "M": M, "steps": w.steps,
+                             "seconds": min(numpy_s), "compile_seconds": 0.0,
+                             "extrapolated": w.batched_steps < w.steps, "timings": len(numpy_s)})
             row = {"variant": f"engine-{dtype}", "dtype": dtype, "M": M, "steps": w.steps, "seconds": seconds,
-                   "compile_seconds": res.compile_seconds, "extrapolated": False,
+                   "compile_seconds": res.compile_seconds, "extrapolated": False, "timings": len(engine_s),
                    "diverged": int(res.diverged.sum()), "chunks": res.info.get("chunks", 1),
                    "peak_bytes": res.info.get("peak_bytes")}
             for name, per_config in loops.items():
                 row[f"speedup_vs_{name}"] = per_config * M / seconds
-            if M in batched:
-                row["ratio_to_numpy_batched"] = batched[M] / seconds
+            if numpy_s:
+                row["ratio_to_numpy_batched"] = min(numpy_s) / seconds
             ref = "torch_loop" if "torch_loop" in loops else "numpy_loop"
             row["speedup"] = row.get(f"speedup_vs_{ref}")
             rows.append(row)
+    ref = loops.get("torch_loop", loops.get("numpy_loop"))
+    for row in rows:
+        if row["variant"].startswith("numpy-batched"):
+            row["speedup"] = ref * row["M"] / row["seconds"] if ref else None
     return rows
 
 
@@ -248,23 +285,25 @@ def _chunk_check(w: Workload, problem, dev, say) -> dict:
 
 def run_benchmark(device: str = "cpu", quick: bool = False, out_dir: str | Path | None = None,
                   progress: Callable[[str], None] | None = None, max_configs: int | None = None,
-                  tiny: bool = False) -> dict:
+                  tiny: bool = False, workload_name: str = "bench") -> dict:
     """Run the benchmark on ``device`` and return the table (JSON-able); write it and a plot under ``out_dir``.
 
     Returns: {"machine", "workload", "rates", "baselines", "rows", "families", "flow",
     "chunking", "notes"}; each row: variant, dtype, M, steps, seconds, compile_seconds,
     speedup (over the per-configuration PyTorch loop, else the numpy loop), speedup_vs_*,
-    ratio_to_numpy_batched, floor_seconds, floor_bound, fraction_of_floor (= seconds / floor),
-    extrapolated, peak_bytes. ``max_configs`` caps the sweep's M (default: the workload's);
-    ``tiny`` runs every part at the dry-run sizes :data:`TINY`.
+    ratio_to_numpy_batched (numpy-batched seconds in the same dtype / engine seconds), floor_seconds,
+    floor_bound, fraction_of_floor (= seconds / floor), extrapolated, timings, peak_bytes. ``max_configs``
+    caps the sweep's M (default: the workload's); ``tiny`` runs every part at the dry-run sizes
+    :data:`TINY`; ``workload_name``: one of :data:`WORKLOADS`.
     """
     import implicit_bias as ib
     from implicit_bias.compilation import enable_compilation_cache
 
     say = progress or (lambda msg: None)
+    load_start = _load()
     dev = _device(device)
     enable_compilation_cache()
-    w = workload(device, quick, tiny)
+    w = workload(device, quick, tiny, workload_name)
     if max_configs is not None:
         if max_configs < 1:
             raise InputError(f"max_configs must be positive, got {max_configs}")
@@ -272,7 +311,9 @@ def run_benchmark(device: str = "cpu", quick: bool = False, out_dir: str | Path 
     problem = ib.problems.sparse_regression(w.n, w.d, w.sparsity, n_test=0, seed=0)
     notes = [f"per-configuration loops timed on {w.loop_configs} configurations × {w.loop_steps} steps "
              f"and scaled to M × {w.steps} steps",
-             f"hand-batched numpy timed on {w.batched_steps} steps and scaled to {w.steps} (M ≤ {w.batched_max})"]
+             f"hand-batched numpy (float64 and float32) timed on {w.batched_steps} steps and scaled to {w.steps} "
+             f"(M ≤ {w.batched_max}), interleaved with the engine's runs, the minimum of {w.repeats} timings of each "
+             f"(of one, where an engine run takes over {w.repeat_below:g} s)"]
     say("measuring the device")
     rates = measure_device(dev, device, w.probe_size)
 
@@ -285,23 +326,13 @@ def run_benchmark(device: str = "cpu", quick: bool = False, out_dir: str | Path 
             notes.append("torch is not installed: the PyTorch baseline is skipped (pip install torch)")
             continue
         loops[name] = per_step * w.steps  # seconds per configuration for T steps
-    batched = {}
-    for M in [m for m in w.sweep if m <= w.batched_max]:
-        say(f"numpy batched M={M}")
-        per_step = base.numpy_batched(problem.X, problem.y, _sweep_hparams(M)["init_scale"], w.step_size,
-                                      w.batched_steps)
-        batched[M] = per_step * w.steps
     ref = loops.get("torch_loop", loops.get("numpy_loop"))
     for M in w.sweep:
         for name, per_config in loops.items():
             rows.append({"variant": name.replace("_", "-"), "dtype": "float32" if name == "torch_loop" else "float64",
                          "M": M, "steps": w.steps, "seconds": per_config * M, "compile_seconds": 0.0,
                          "extrapolated": True, "speedup": ref / per_config})
-        if M in batched:
-            rows.append({"variant": "numpy-batched", "dtype": "float64", "M": M, "steps": w.steps,
-                         "seconds": batched[M], "compile_seconds": 0.0, "extrapolated": w.batched_steps < w.steps,
-                         "speedup": ref * M / batched[M] if ref else None})
-    rows += _engine_rows(w, problem, dev, loops, batched, say)
+    rows += _engine_rows(w, problem, dev, loops, say)
     # the rates again, after the runs: on a shared machine the better of the two is closer to the hardware
     say("measuring the device again")
     rates = {k: max(v, rates_end) for (k, v), rates_end in zip(rates.items(), measure_device(dev, device, w.probe_size).values())}
@@ -309,13 +340,13 @@ def run_benchmark(device: str = "cpu", quick: bool = False, out_dir: str | Path 
         row.update(floors(w, row["M"], row["steps"], rates, row["dtype"]))
         row["fraction_of_floor"] = row["seconds"] / row["floor_seconds"]
     table = {
-        "machine": _machine(dev), "device": device, "quick": quick,
+        "machine": {**_machine(dev), "load_average_1min_start": load_start}, "device": device, "quick": quick, "workload_name": workload_name,
         "workload": {k: getattr(w, k) for k in w.__dataclass_fields__},
         "rates": rates, "baselines": {k: {"seconds_per_config": v} for k, v in loops.items()},
         "rows": rows, "families": _family_rows(w, quick, dev, say), "flow": _flow_rows(w, dev, say),
         "chunking": _chunk_check(w, problem, dev, say), "peak_bytes": memory.peak_bytes(), "notes": notes,
     }
-    table = json.loads(json.dumps(table, default=_jsonable))
+    table = to_jsonable(table)
     if out_dir is not None:
         from implicit_bias.bench_report import write_outputs
 
@@ -323,23 +354,19 @@ def run_benchmark(device: str = "cpu", quick: bool = False, out_dir: str | Path 
     return table
 
 
+def _load() -> float | None:
+    """The 1-minute load average (None where the system does not report it)."""
+    import os
+
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
 def _machine(dev) -> dict:
     import os
 
     return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "jax": jax.__version__, "device": str(dev),
-            "device_kind": getattr(dev, "device_kind", dev.platform),
-            "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+            "device_kind": getattr(dev, "device_kind", dev.platform), "load_average_1min": _load()}
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.floating,)):
-        return float(x)
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    return str(x)
-
-
-__all__ = ["run_benchmark", "workload", "Workload", "measure_device", "floors"]
+__all__ = ["run_benchmark", "workload", "Workload", "WORKLOADS", "measure_device", "floors"]

@@ -6,7 +6,8 @@ from u = v = α·1, with the gradient ∇_u = 2u⊙g, ∇_v = −2v⊙g, g = X�
 * :func:`torch_loop`: one configuration at a time, a Python loop over steps, autograd
   (``loss.backward()``) and an in-place update, as the published reference code is written;
 * :func:`numpy_loop`: the same with numpy and the gradient written out;
-* :func:`numpy_batched`: all configurations as one (M, d) matrix, two matrix products per step.
+* :func:`numpy_batched`: all configurations as one (M, d) matrix, two matrix products per step
+  (float64 or float32: the engine's dtype is compared with the same dtype here).
 
 Each returns seconds per step (per configuration for the loops, for the whole batch for the
 batched version); the benchmark scales them to M and T. ``None`` when torch is absent.
@@ -70,13 +71,18 @@ def numpy_loop(X: np.ndarray, y: np.ndarray, scales, step_size: float, steps: in
     return float(np.mean(per_step))
 
 
-def numpy_batched(X: np.ndarray, y: np.ndarray, scales, step_size: float, steps: int) -> float:
-    """Seconds per step of the hand-batched numpy version: U, V (M, d), two matrix products per step."""
+def numpy_batched(X: np.ndarray, y: np.ndarray, scales, step_size: float, steps: int,
+                  dtype: str = "float64") -> float:
+    """Seconds per step of the hand-batched numpy version: U, V (M, d), two matrix products per step,
+    everything (data, iterates, step size) in ``dtype``."""
     n, d = X.shape
-    U = np.repeat(np.asarray(scales, dtype=np.float64)[:, None], d, axis=1)
+    dt = np.dtype(dtype)
+    X, y = np.asarray(X, dtype=dt), np.asarray(y, dtype=dt)
+    U = np.repeat(np.asarray(scales, dtype=dt)[:, None], d, axis=1)
     V = U.copy()
     XT = np.ascontiguousarray(X.T)
     G = np.empty_like(U)
+    step_size = dt.type(step_size)
     t = time.perf_counter()
     for _ in range(steps):
         R = (U * U - V * V) @ XT - y          # (M, n)

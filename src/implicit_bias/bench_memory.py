@@ -55,37 +55,10 @@ def measure_case(case: Case) -> dict:
     measured = (f2 - f1) / (m2 - m1) if f1 is not None and f2 is not None else None
     estimate = estimates[-1]
     n_params = sum(int(np.prod(np.shape(x)[1:])) for x in _leaves(out.params))
-    proposed = _proposed_estimate(model, loss, optimizer, problem, estimate, n_params) if estimate else None
     return {"case": case.name, "n_params": n_params, "sizes": list(case.sizes), "footprint_bytes": footprints,
             "measured_per_config_bytes": measured, "estimate_per_config_bytes": estimate,
             "ratio_measured_to_estimate": (measured / estimate) if measured and estimate else None,
-            "proposed_per_config_bytes": proposed,
-            "ratio_measured_to_proposed": (measured / proposed) if measured and proposed else None,
             "fixed_bytes": (f1 - m1 * measured) if measured is not None else None, "notes": case.notes, **case.extra}
-
-
-def _proposed_estimate(model, loss, optimizer, problem, estimate: int, n_params: int, itemsize: int = 8) -> int:
-    """The chunker's estimate with its work term replaced: the step's live intermediates
-    (:func:`memory.step_work_bytes`, one configuration) for step methods, :func:`memory.flow_work_bytes` for flows.
-
-    The engine today counts 4·n numbers of work per step (and 3 states + 2·P² numbers for a flow); the
-    difference is swapped here so that the two estimates differ only in that term.
-    """
-    import jax
-    import jax.numpy as jnp
-
-    n = int(problem.X.shape[0])
-    old_work = 4 * n * itemsize
-    if getattr(optimizer, "kind", "steps") == "flow":
-        implicit = optimizer.solver in ("kvaerno3", "kvaerno4", "kvaerno5")
-        state = n_params * itemsize
-        old_work += 3 * state + (2 * n_params * n_params * itemsize if implicit else 0)
-        return int(estimate - old_work + 4 * n * itemsize + memory.flow_work_bytes(state, n_params, itemsize, implicit))
-    hp = {"seed": jnp.asarray(0), "init_scale": jnp.asarray(0.1), "output_scale": jnp.asarray(1.0)}
-    params = model.init(hp, jax.random.PRNGKey(0))
-    X, y = jnp.asarray(problem.X), jnp.asarray(problem.y)
-    step = jax.value_and_grad(lambda p: loss.value(model.predict(p, X), y))
-    return int(estimate - old_work + memory.step_work_bytes(step, params))
 
 
 def _leaves(tree: Any) -> list:
@@ -170,8 +143,7 @@ def format_footprints(rows: list[dict]) -> str:
     for r in rows:
         ratio = r["ratio_measured_to_estimate"]
         lines.append(f"  {r['case']}: P={r['n_params']}, measured {_kib(r['measured_per_config_bytes'])}, estimate "
-                     f"{_kib(r['estimate_per_config_bytes'])} (ratio {ratio:.2f}), with the step's work counted "
-                     f"{_kib(r['proposed_per_config_bytes'])} (ratio {r['ratio_measured_to_proposed']:.2f})"
+                     f"{_kib(r['estimate_per_config_bytes'])} (ratio {ratio:.2f})"
                      if ratio is not None else
                      f"  {r['case']}: not measured (the backend reports no memory analysis)")
     return "\n".join(lines)

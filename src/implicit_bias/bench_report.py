@@ -9,10 +9,12 @@ References: the table's fields are described in :func:`implicit_bias.bench.run_b
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
+
+from implicit_bias.store.atomic import atomic_path, write_json_atomic, write_text_atomic
+from implicit_bias.store.figures import save_figure
 
 COLUMNS = ("variant", "M", "seconds", "compile_seconds", "speedup", "ratio_to_numpy_batched",
            "floor_seconds", "floor_bound", "fraction_of_floor", "extrapolated")
@@ -34,12 +36,13 @@ def format_table(table: dict) -> str:
     """The benchmark as aligned text: machine, rates, the main table, families, flow, chunking."""
     lines = [f"device: {table['machine']['device_kind']} ({table['machine']['device']}), "
              f"{table['machine']['cpu_count']} CPUs, jax {table['machine']['jax']}, "
-             f"load average at the end {table['machine'].get('load_average_1min')}; quick={table['quick']}"]
+             f"load average at the start {table['machine'].get('load_average_1min_start')}, at the end "
+             f"{table['machine'].get('load_average_1min')}; quick={table['quick']}"]
     r = table["rates"]
     lines.append(f"measured: matmul {r['matmul_flops_float32'] / 1e9:.1f} GFLOP/s (float32), "
                  f"{r['matmul_flops_float64'] / 1e9:.1f} GFLOP/s (float64); bandwidth {r['bandwidth_bytes'] / 1e9:.1f} GB/s")
     w = table["workload"]
-    lines.append(f"workload: diagonal network n={w['n']} d={w['d']} {w['sparsity']}-sparse, GD h={w['step_size']}, "
+    lines.append(f"workload ({table.get('workload_name', 'bench')}): diagonal network n={w['n']} d={w['d']} {w['sparsity']}-sparse, GD h={w['step_size']}, "
                  f"T={w['steps']} steps")
     rows = [[_fmt(row.get(c)) for c in COLUMNS] for row in table["rows"]]
     widths = [max(len(c), *(len(x[i]) for x in rows)) for i, c in enumerate(COLUMNS)]
@@ -93,14 +96,13 @@ def write_outputs(table: dict, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "bench.json", out_dir / "bench.csv", out_dir / "bench.md", out_dir / "bench.png",
              out_dir / "bench.pdf"]
-    paths[0].write_text(json.dumps(table, indent=2))
+    write_json_atomic(paths[0], table)
     import pandas as pd
 
-    pd.DataFrame(table["rows"]).to_csv(paths[1], index=False)
-    paths[2].write_text("```\n" + format_table(table) + "\n```\n")
-    fig = figure(table)
-    fig.savefig(paths[3], dpi=150)
-    fig.savefig(paths[4])
+    with atomic_path(paths[1]) as tmp:
+        pd.DataFrame(table["rows"]).to_csv(tmp, index=False)
+    write_text_atomic(paths[2], "```\n" + format_table(table) + "\n```\n")
+    save_figure(figure(table), out_dir / "bench")
     return paths
 
 
@@ -186,9 +188,10 @@ def write_costs(costs: dict, out_dir: Path) -> list[Path]:
     """Write costs.json, costs.md and one costs_<axis>.png per axis under ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / "costs.json", out_dir / "costs.md"]
-    paths[0].write_text(json.dumps(costs, indent=2))
-    paths[1].write_text("```\n" + format_costs(costs) + "\n```\n")
+    write_json_atomic(paths[0], costs)
+    write_text_atomic(paths[1], "```\n" + format_costs(costs) + "\n```\n")
     for name, fig in cost_figures(costs).items():
         paths.append(out_dir / f"{name}.png")
-        fig.savefig(paths[-1], dpi=150)
+        with atomic_path(paths[-1]) as tmp:
+            fig.savefig(tmp, format="png", dpi=150)
     return paths

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 
 import typer
@@ -57,13 +57,13 @@ def run(name: str = typer.Argument(..., help="catalog name (see `implicit-bias l
         device: str = typer.Option("cpu", "--device", help="cpu or gpu")) -> None:
     """Run one catalog experiment, print its claims and write figures and results to DIR."""
     from implicit_bias.experiments import get_entry
-    from implicit_bias.store import write_run
+    from implicit_bias.store import check_run_dir, write_run
 
     select_device(device)
     entry = get_entry(name)
     config = entry.config(quick=quick, overrides=parse_sets(set_))
     out = out or Path("runs") / name
-    _check_out_dir(out, entry.name, config, force)
+    check_run_dir(out, entry.name, config, force)  # refuse early, before any work
     with ProgressBar(enabled=True):
         result = run_entry(entry, config)
     artifacts = write_run(result, out, entry=entry.meta(), force=force)
@@ -78,121 +78,99 @@ def run(name: str = typer.Argument(..., help="catalog name (see `implicit-bias l
     raise typer.Exit(0 if result.all_hold else 1)
 
 
-def _check_out_dir(out: Path, experiment: str, config: Any, force: bool) -> None:
-    """Refuse early (before any work) when ``out`` holds a different run."""
-    import dataclasses
-
-    if force or not out.exists():
-        return
-    cfg = out / "config.json"
-    if not cfg.exists():
-        if any(out.iterdir()):
-            raise InputError(f"{out} exists and is not a run directory; use --force or another --out")
-        return
-    try:
-        old = json.loads(cfg.read_text())
-    except (OSError, ValueError):
-        raise InputError(f"{out}/config.json is unreadable; use --force to overwrite") from None
-    new = json.loads(json.dumps(dataclasses.asdict(config), default=str))
-    if old.get("experiment") != experiment or old.get("config") != new:
-        raise InputError(f"{out} holds a different run ({old.get('experiment')}); use --force to overwrite")
-
-
-@app.command("train")
+@app.command("train", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             epilog="Every option of the chosen model and optimizer is an option here too (--NAME VALUE; "
+                    "a swept hyper-parameter the constructor does not take is applied to the one configuration): "
+                    "`implicit-bias describe MODEL` and `implicit-bias describe OPTIMIZER` list them.")
 def train_cmd(
+        ctx: typer.Context,
         data: Path = typer.Option(..., "--data", help=".npz with X (n, d), y (n,) [X_test, y_test]"),
-        model: str = typer.Option("linear", "--model", help="linear, diagonal, factorized, neuron, mlp, ..."),
+        model: str = typer.Option("linear", "--model", help="a registered model (linear, diagonal, factorized, "
+                                  "neuron, mlp, ...) or your own: FILE.py:factory or package.module:factory"),
         loss: str = typer.Option("square", "--loss", help="square, exp or logistic"),
-        optimizer: str = typer.Option("gd", "--optimizer", help="gd, sgd, momentum, nesterov, adam, normalized-gd, flow"),
-        lr: Optional[float] = typer.Option(None, "--lr", help="step size h"),
+        optimizer: str = typer.Option("gd", "--optimizer", help="gd, sgd, momentum, nesterov, adam, normalized-gd, "
+                                      "flow, ... (implicit-bias describe NAME)"),
+        step_size: Optional[float] = typer.Option(None, "--step-size", help="step size h"),
         steps: Optional[int] = typer.Option(None, "--steps", help="number of steps"),
-        batch_size: Optional[int] = typer.Option(None, "--batch-size", help="minibatch size (sgd)"),
         time_horizon: Optional[float] = typer.Option(None, "--time", help="final time T (--optimizer flow)"),
-        solver: Optional[str] = typer.Option(None, "--solver", help="ODE solver for flow: tsit5, dopri5, dopri8, kvaerno5"),
-        max_steps: Optional[int] = typer.Option(None, "--max-steps", help="ODE solver step budget (flow; default 200000)"),
-        modified_loss: Optional[str] = typer.Option(None, "--modified-loss", help="flow on a modified loss: igr or sgd (needs --lr)"),
-        opt_items: list[str] = typer.Option([], "--opt", help="an optimizer option key=value (repeatable; a value ending in .npy is read as an array), e.g. --opt beta=0.5"),
-        init: Optional[Path] = typer.Option(None, "--init", help="initial w0 as .npy (linear model)"),
+        modified_loss: Optional[str] = typer.Option(None, "--modified-loss",
+                                                    help="flow on a modified loss: igr or sgd (needs --step-size)"),
+        opt_items: list[str] = typer.Option([], "--opt", help="an option key=value (repeatable), the same as --KEY VALUE"),
         seed: int = typer.Option(0, "--seed"),
         dtype: str = typer.Option("float64", "--dtype", help="float64 or float32"),
-        depth: Optional[int] = typer.Option(None, "--depth"),
-        init_scale: Optional[float] = typer.Option(None, "--init-scale"),
-        init_shape: Optional[float] = typer.Option(None, "--init-shape"),
-        param: Optional[str] = typer.Option(None, "--param", help="diagonal parameterization: uu-vv, uv, power"),
-        groups: Optional[Path] = typer.Option(None, "--groups", help=".npy of group ids (grouped-diagonal)"),
-        width: Optional[int] = typer.Option(None, "--width", help="hidden width (factorized)"),
-        widths: Optional[str] = typer.Option(None, "--widths", help="hidden widths, comma-separated (mlp)"),
-        activation: Optional[str] = typer.Option(None, "--activation"),
-        leaky_slope: Optional[float] = typer.Option(None, "--leaky-slope"),
-        bias: Optional[bool] = typer.Option(None, "--bias/--no-bias"),
-        output_scale: Optional[float] = typer.Option(None, "--output-scale"),
-        parameterization: Optional[str] = typer.Option(None, "--parameterization", help="standard or ntk"),
-        init_kind: Optional[str] = typer.Option(None, "--init-kind", help="factorized init: gaussian, balanced, identity, orthogonal"),
         save: Path = typer.Option(..., "--save", help="output .npz (w, steps, loss, ...)"),
         as_json: bool = typer.Option(False, "--json", help="print a JSON summary")) -> None:
     """Train a model on your own data and save the end-to-end predictor and the loss history."""
     import numpy as np
 
     from implicit_bias import losses as L
-    from implicit_bias.engine import train
-    from implicit_bias.models import make_model
-    from implicit_bias.optim import make_optimizer
+    from implicit_bias.cli_components import boolean_names, factory_options, optimizer_options, parse_extra_args
+    from implicit_bias.cli_components import problem_options, split_options
+    from implicit_bias.engine import declared_hparams, train
+    from implicit_bias.models import model_factory
+    from implicit_bias.optim import OPTIMIZERS, Flow, make_optimizer
     from implicit_bias.problems import validate_labels
 
     use_compilation_cache()
-    optimizer_options = parse_options(opt_items, "--opt")
+    factory = model_factory(model)
+    if optimizer not in OPTIMIZERS:
+        raise InputError(f"unknown optimizer '{optimizer}'; valid: {', '.join(OPTIMIZERS)}")
+    opt_cls = Flow if modified_loss is not None else OPTIMIZERS[optimizer]
+    model_defaults, opt_defaults = factory_options(factory), optimizer_options(opt_cls)
+    given = parse_extra_args(ctx.args, boolean_names(model_defaults, opt_defaults))
+    for key, value in parse_options(opt_items, "--opt").items():
+        if key in given:
+            raise InputError(f"given twice: {key} (as --{key.replace('_', '-')} and as --opt)")
+        given[key] = value
+    batch_for_modified = given.pop("batch_size", None) if modified_loss is not None else None
     problem = load_data(data)
     loss_fn = L.get_loss(loss)
     if loss_fn.is_classification:
         validate_labels(problem.y)
-    if batch_size is not None and not 1 <= batch_size <= problem.n_samples:
+    owner = f"model '{model}' or optimizer '{optimizer}'"
+    # a swept hyper-parameter is known only once the components exist: split, build, then check the rest
+    model_kw, opt_kw, rest = split_options(given, model_options=model_defaults, optimizer_options=opt_defaults,
+                                           declared={k: None for k in given}, owner=owner)
+    batch_size = opt_kw.get("batch_size", batch_for_modified)
+    if batch_size is not None and not (isinstance(batch_size, int) and 1 <= batch_size <= problem.n_samples):
         raise InputError(f"--batch-size must be between 1 and the number of samples {problem.n_samples}, "
                          f"got {batch_size}")
     if model == "neuron" and loss == "square":
         from implicit_bias.models.activations import check_targets
 
-        check_targets(problem.y, activation or "identity")
-    w0 = _load_npy(init, "--init") if init is not None else None
-    group_ids = _load_npy(groups, "--groups") if groups is not None else None
-    if w0 is not None and init_kind is not None:
-        raise InputError("give --init (a w0 file, linear model) or --init-kind (factorized), not both")
-    opts = dict(init=w0 if w0 is not None else init_kind, depth=depth, init_scale=init_scale,
-                init_shape=init_shape, param=param, groups=group_ids, width=width, activation=activation,
-                leaky_slope=leaky_slope, bias=bias, output_scale=output_scale, parameterization=parameterization)
-    if widths is not None:
-        opts["widths"] = _parse_widths(widths)
+        check_targets(problem.y, model_kw.get("activation") or "identity")
     # options the data file carries (matrix shape and kind, group ids); a command-line option wins
-    opts.update({k: v for k, v in _problem_options(model, problem).items() if opts.get(k) is None})
-    net = make_model(model, problem.n_features, **opts)
-    if lr is not None and lr <= 0:
-        raise InputError(f"--lr must be positive, got {lr}")
-    if optimizer == "flow":
+    model_kw.update({k: v for k, v in problem_options(model_defaults, problem).items() if k not in model_kw})
+    net = factory(problem.n_features, **model_kw)
+    if step_size is not None and step_size <= 0:
+        raise InputError(f"--step-size must be positive, got {step_size}")
+    if optimizer == "flow" or modified_loss is not None:
+        if optimizer != "flow":
+            raise InputError(f"--modified-loss describes gradient flow (--optimizer flow), not {optimizer}")
         if time_horizon is None:
             raise InputError("--optimizer flow needs --time T")
         if modified_loss is not None:
             from implicit_bias.optim.modified import make_modified_flow
 
-            if lr is None:
-                raise InputError("--modified-loss needs the step size it describes: --lr H")
+            if step_size is None:
+                raise InputError("--modified-loss needs the step size it describes: --step-size H")
             n_batches = problem.n_samples // batch_size if batch_size else None
-            opt = make_modified_flow(modified_loss, step_size=lr, n_batches=n_batches,
-                                     **({"solver": solver} if solver else {}))
+            opt = make_modified_flow(modified_loss, step_size=step_size, n_batches=n_batches, **opt_kw)
         else:
-            opt = make_optimizer("flow", solver=solver, max_steps=max_steps, **optimizer_options)
+            opt = make_optimizer("flow", **opt_kw)
     else:
-        if max_steps is not None:
-            raise InputError("--max-steps is the ODE solver's budget (--optimizer flow); use --steps for step methods")
-        if modified_loss is not None:
-            raise InputError(f"--modified-loss describes gradient flow (--optimizer flow), not {optimizer}")
         if time_horizon is not None:
             raise InputError("--time applies to --optimizer flow; use --steps for step methods")
-        if steps is None or lr is None:
-            raise InputError(f"--optimizer {optimizer} needs --steps N and --lr H")
-        opt = make_optimizer(optimizer, batch_size=batch_size, **optimizer_options)
+        opt = make_optimizer(optimizer, **opt_kw)
+    declared = declared_hparams(net, opt)
+    split_options(rest, model_options=(), optimizer_options=(), owner=owner,
+                  declared={k: h for k, h in declared.items() if k not in ("seed", "step_size")})
+    if opt.kind == "steps" and (steps is None or step_size is None):
+        raise InputError(f"--optimizer {optimizer} needs --steps N and --step-size H")
     _check_save_path(save)
     with ProgressBar(enabled=not as_json):
-        out = train(net, loss_fn, opt, problem, steps=steps, time_horizon=time_horizon, step_size=lr,
-                    hparams={"seed": seed}, dtype=dtype, description=f"{model}/{optimizer}")
+        out = train(net, loss_fn, opt, problem, steps=steps, time_horizon=time_horizon, step_size=step_size,
+                    hparams={"seed": seed, **rest}, dtype=dtype, description=f"{model}/{optimizer}")
     e2e = np.asarray(out.end_to_end[0])
     arrays = {"w" if e2e.ndim == 1 else "W": e2e, "steps": np.asarray(out.steps), "loss": out.records["loss"][0],
               "log_loss": out.records["log_loss"][0], "final_loss": np.asarray(out.final_loss[0]),
@@ -232,23 +210,9 @@ def train_cmd(
 
 def _init_summary(net, seed: int) -> dict:
     """The end-to-end initial scale in the model's own convention, so users can compare conventions."""
-    from implicit_bias.engine import seed_keys
+    from implicit_bias.keys import seed_keys
 
-    if hasattr(net, "effective_init_scale"):
-        return {"effective_init_scale": float(net.effective_init_scale())}
-    if hasattr(net, "init_frobenius"):
-        return {"init_frobenius": float(net.init_frobenius({}, seed_keys(int(seed))[0]))}
-    return {}
-
-
-def _problem_options(model: str, problem) -> dict:
-    """Options a model takes from the data itself (a matrix problem's shape and kind, group ids)."""
-    from implicit_bias.models import available_models
-
-    spec = available_models().get(model)
-    accepted = spec.options if spec is not None else ()
-    return {k: (tuple(v) if k == "shape" else v) for k, v in problem.meta.items()
-            if k in ("shape", "kind", "groups") and k in accepted}
+    return net.init_summary(seed_keys(int(seed))[0])
 
 
 def _param_arrays(params) -> dict:
@@ -263,27 +227,6 @@ def _param_arrays(params) -> dict:
     return out
 
 
-def _parse_widths(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise InputError(f"--widths must be comma-separated integers, got {text!r}") from None
-
-
-def _load_npy(path: Path, flag: str):
-    import numpy as np
-
-    if not path.exists():
-        raise InputError(f"{flag}: file not found: {path}")
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise InputError(f"{flag}: cannot read {path} as .npy: {err}") from None
-    if not np.all(np.isfinite(arr)):
-        raise InputError(f"{flag}: {path} contains NaN or inf")
-    return arr
-
-
 def _check_save_path(save: Path) -> None:
     if save.suffix != ".npz":
         raise InputError(f"--save must name an .npz file, got {save}")
@@ -291,52 +234,31 @@ def _check_save_path(save: Path) -> None:
         raise InputError(f"--save: directory does not exist: {save.parent}")
 
 
-@app.command("reference")
-def reference(name: str = typer.Argument(..., help="min-l2, max-margin, min-l1, q-alpha, group-lasso, nuclear-norm, ..."),
+@app.command("reference", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+             epilog="Every option of the chosen reference is an option here (--NAME VALUE; a value ending in .npy "
+                    "is read as an array): `implicit-bias describe NAME` lists them.")
+def reference(ctx: typer.Context,
+              name: str = typer.Argument(..., help="min-l2, max-margin, min-l1, q-alpha, group-lasso, nuclear-norm, ..."),
               data: Path = typer.Option(..., "--data"),
-              init: Optional[Path] = typer.Option(None, "--init", help="w0 .npy (min-l2)"),
-              alpha: Optional[float] = typer.Option(None, "--alpha", help="init scale α (q-alpha)"),
-              depth: Optional[int] = typer.Option(None, "--depth", help="depth D (q-alpha)"),
-              shape: Optional[float] = typer.Option(None, "--shape", help="init shape s (q-alpha)"),
-              nonnegative: Optional[bool] = typer.Option(None, "--nonnegative/--signed", help="min-l1 sign constraint"),
-              groups: Optional[Path] = typer.Option(None, "--groups", help="group ids .npy (group-lasso)"),
-              psd: Optional[bool] = typer.Option(None, "--psd/--no-psd", help="nuclear-norm: restrict to PSD matrices"),
-              tolerance: Optional[float] = typer.Option(None, "--tolerance", help="nuclear-norm: |A(W) − y| ≤ tol instead of equality"),
-              widths: Optional[str] = typer.Option(None, "--widths", help="ntk-kernel-regression: hidden widths"),
-              activation: Optional[str] = typer.Option(None, "--activation", help="ntk-kernel-regression"),
-              leaky_slope: Optional[float] = typer.Option(None, "--leaky-slope", help="ntk-kernel-regression"),
-              bias: Optional[bool] = typer.Option(None, "--bias/--no-bias", help="ntk-kernel-regression"),
-              init_scale: Optional[float] = typer.Option(None, "--init-scale", help="ntk-kernel-regression"),
-              output_scale: Optional[float] = typer.Option(None, "--output-scale", help="ntk-kernel-regression"),
-              parameterization: Optional[str] = typer.Option(None, "--parameterization", help="ntk-kernel-regression: standard or ntk"),
-              seed: Optional[int] = typer.Option(None, "--seed", help="ntk-kernel-regression: the init's seed"),
-              opt_items: list[str] = typer.Option([], "--opt", help="any other option of the reference, key=value (repeatable; "
-                                            "a value ending in .npy is read as an array), e.g. --opt norm=linf"),
+              opt_items: list[str] = typer.Option([], "--opt", help="an option key=value (repeatable), the same as "
+                                                  "--KEY VALUE"),
               save: Path = typer.Option(..., "--save"),
               as_json: bool = typer.Option(False, "--json")) -> None:
     """Compute an explicit reference solution (pseudo-inverse, QP, LP, convex program)."""
+    from implicit_bias.cli_components import parse_extra_args, split_options
     from implicit_bias.references import get_reference
 
     spec = get_reference(name)
+    given = parse_extra_args(ctx.args)
+    for key, value in parse_options(opt_items, "--opt").items():
+        if key in given:
+            raise InputError(f"given twice: {key} (as a flag and as --opt)")
+        given[key] = value
+    split_options(given, model_options=spec.options, optimizer_options=(), declared={},
+                  owner=f"reference '{name}'")
     problem = load_data(data)
-    given = {"init": _load_npy(init, "--init") if init is not None else None, "alpha": alpha, "depth": depth,
-             "shape": shape, "nonnegative": nonnegative,
-             "groups": _load_npy(groups, "--groups") if groups is not None else None,
-             "psd": psd, "tolerance": tolerance, "activation": activation, "leaky_slope": leaky_slope,
-             "bias": bias, "init_scale": init_scale, "output_scale": output_scale,
-             "parameterization": parameterization, "seed": seed,
-             "widths": _parse_widths(widths) if widths is not None else None}
-    given = {k: v for k, v in given.items() if v is not None}
-    extra_options = parse_options(opt_items, "--opt")
-    twice = sorted(set(extra_options) & set(given))
-    if twice:
-        raise InputError(f"given twice: {', '.join(twice)} (as a flag and as --opt)")
-    given.update(extra_options)
     if "groups" in spec.options and "groups" not in given and "groups" in problem.meta:
         given["groups"] = problem.meta["groups"]
-    extra = sorted(set(given) - set(spec.options))
-    if extra:
-        raise InputError(f"reference '{name}' does not take {', '.join('--' + e for e in extra)}")
     _check_save_path(save)
     ref = spec.compute(problem, **given)
     save_npz_atomic(save, ref.to_npz())
@@ -348,6 +270,26 @@ def reference(name: str = typer.Argument(..., help="min-l2, max-margin, min-l1, 
             typer.echo(f"{k:>14}: {v}")
 
 
+@app.command("describe")
+def describe_cmd(name: Optional[str] = typer.Argument(None, help="a model, optimizer or reference (none: all)"),
+                 as_json: bool = typer.Option(False, "--json", help="print JSON"),
+                 markdown: bool = typer.Option(False, "--markdown", help="the README's component tables")) -> None:
+    """Print the options and swept hyper-parameters a model, optimizer or reference declares."""
+    from implicit_bias.cli_components import all_descriptions, component_description, find_component
+    from implicit_bias.cli_components import markdown_tables, text_table
+
+    if name is None:
+        descriptions = all_descriptions()
+    else:
+        descriptions = [component_description(*find_component(name))]
+    if markdown:
+        typer.echo(markdown_tables(descriptions))
+    elif as_json:
+        emit_json(descriptions if name is None else descriptions[0])
+    else:
+        typer.echo("\n\n".join(text_table(d) for d in descriptions))
+
+
 @app.command("reproduce")
 def reproduce(quick: bool = typer.Option(False, "--quick", help="quick configurations (minutes on a CPU)"),
               only: list[str] = typer.Option([], "--only", help="run only these entries (repeatable)"),
@@ -357,14 +299,14 @@ def reproduce(quick: bool = typer.Option(False, "--quick", help="quick configura
     """Run every catalog entry and write one report (DIR/index.html, DIR/summary.txt)."""
     from implicit_bias.experiments import catalog, get_entry
     from implicit_bias.report import summary_table, write_report
-    from implicit_bias.store import write_run
+    from implicit_bias.store import check_run_dir, write_run
 
     select_device(device)
     names = list(only) or list(catalog())
     entries = [get_entry(n) for n in names]
     configs = [e.config(quick=quick) for e in entries]
     for e, c in zip(entries, configs):
-        _check_out_dir(out / e.name, e.name, c, force)
+        check_run_dir(out / e.name, e.name, c, force)
     run_dirs, failed = [], []
     with ProgressBar(enabled=True, overall=len(entries)) as bar:
         for entry, config in zip(entries, configs):
@@ -425,20 +367,42 @@ def bench(device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
           quick: bool = typer.Option(False, "--quick"),
           out: Optional[Path] = typer.Option(None, "--out", help="write bench.json/.csv/.md/.png here (nothing is written without it)"),
           max_configs: Optional[int] = typer.Option(None, "--max-configs", help="largest sweep size M to time"),
+          workload: str = typer.Option("bench", "--workload", help="bench (n=100, d=1000) or small (n=50, d=200, "
+                                       "T=2000)"),
           catalog_runs: bool = typer.Option(False, "--catalog", help="instead: time `reproduce --quick` twice in new "
                                             "processes, from an empty compilation cache and then from the cache"),
           only: list[str] = typer.Option([], "--only", help="with --catalog: these entries only (repeatable)"),
           costs: bool = typer.Option(False, "--costs", help="instead: cost curves (time and memory against d, n, T, M "
                                      "and the flow's parameter count, with floors and fitted slopes; --quick: smaller)"),
+          ray_overhead: bool = typer.Option(False, "--ray", help="instead: Ray's overhead per sweep chunk and the "
+                                            "scaling from 1 to 2 local workers (needs the distributed extra)"),
           as_json: bool = typer.Option(False, "--json")) -> None:
     """Time the sweep engine against per-configuration loops and the hardware floor (or the catalog's runs)."""
     select_device(device)
     if max_configs is not None and max_configs < 1:
         raise InputError(f"--max-configs must be positive, got {max_configs}")
+    from implicit_bias.bench import WORKLOADS
+
+    if workload not in WORKLOADS:
+        raise InputError(f"unknown --workload {workload!r}; valid: {', '.join(WORKLOADS)}")
     if only and not catalog_runs:
         raise InputError("--only selects catalog entries for --catalog")
     if costs and catalog_runs:
         raise InputError("--costs and --catalog are separate runs: pick one")
+    if ray_overhead:
+        from implicit_bias.bench_ray import format_ray, run_ray_bench
+
+        table = run_ray_bench(quick=quick)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            from implicit_bias.store.atomic import write_json_atomic
+
+            write_json_atomic(out / "ray.json", table)
+        if as_json:
+            emit_json(table)
+        else:
+            typer.echo(format_ray(table))
+        return
     if costs:
         from implicit_bias.bench_costs import run_costs
         from implicit_bias.bench_report import format_costs, write_costs
@@ -460,8 +424,9 @@ def bench(device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
             get_entry(name)
         table = time_catalog(only=list(only) or None)
         if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "catalog.json").write_text(json.dumps(table, indent=2) + "\n")
+            from implicit_bias.store.atomic import write_json_atomic
+
+            write_json_atomic(out / "catalog.json", table)
         if as_json:
             emit_json(table)
         else:
@@ -471,7 +436,8 @@ def bench(device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
     from implicit_bias.bench_report import format_table
 
     with ProgressBar(enabled=not as_json):
-        table = run_benchmark(device=device, quick=quick, out_dir=out, max_configs=max_configs)
+        table = run_benchmark(device=device, quick=quick, out_dir=out, max_configs=max_configs,
+                              workload_name=workload)
     if as_json:
         emit_json(table)
     else:
@@ -483,6 +449,12 @@ def bench(device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
 from implicit_bias.cli_identify import identify  # noqa: E402
 
 app.command("identify")(identify)
+
+from implicit_bias.cli_sweep import plot, sweep  # noqa: E402
+
+app.command("sweep", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+            epilog="Model and optimizer options: --NAME VALUE or --opt NAME=VALUE (implicit-bias describe NAME).")(sweep)
+app.command("plot")(plot)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -108,7 +108,7 @@ def identify(param: str = typer.Option(..., "--param", help="FILE.py:G, module:G
     if save is not None:
         save_npz_atomic(save, ident.arrays())
     if figure is not None:
-        from implicit_bias.plotting import save_figure
+        from implicit_bias.store.figures import save_figure
 
         save_figure(ident.figure(), figure)
     if as_json:

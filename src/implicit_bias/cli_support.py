@@ -6,7 +6,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, NoReturn
@@ -14,8 +13,9 @@ from typing import Any, NoReturn
 import numpy as np
 
 from implicit_bias import progress
+from implicit_bias.encoding import to_jsonable
 from implicit_bias.errors import InputError
-from implicit_bias.encoding import encode_number
+from implicit_bias.store.atomic import atomic_open
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -26,26 +26,9 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def emit_json(obj: Any) -> None:
-    """Print one JSON object on stdout (NaN becomes null, ±inf the strings "inf"/"-inf", as in claims.json)."""
-
-    def clean(x: Any) -> Any:
-        if isinstance(x, dict):
-            return {str(k): clean(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        if isinstance(x, (np.floating, float)):  # the results' rule: NaN -> null, ±inf -> "inf"/"-inf"
-            return encode_number(float(x))
-        if isinstance(x, (np.integer,)):
-            return int(x)
-        if isinstance(x, np.bool_):
-            return bool(x)
-        if isinstance(x, np.ndarray):
-            return clean(x.tolist())
-        if isinstance(x, Path):
-            return str(x)
-        return x
-
-    sys.stdout.write(json.dumps(clean(obj), indent=2) + "\n")
+    """Print one JSON object on stdout, in the package's one encoding (:func:`implicit_bias.encoding.to_jsonable`:
+    NaN becomes null, ±inf the strings "inf"/"-inf", as in claims.json)."""
+    sys.stdout.write(json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n")
     sys.stdout.flush()
 
 
@@ -60,31 +43,40 @@ def parse_sets(items: list[str]) -> dict[str, str]:
     return out
 
 
+def parse_value(text: str, flag: str) -> Any:
+    """A command-line value: an .npy file's array, true/false, comma-separated integers (a tuple), an
+    integer, a number, or else the string itself."""
+    low = text.lower()
+    if text.endswith(".npy"):
+        path = Path(text)
+        if not path.exists():
+            raise InputError(f"{flag}: file not found: {text}")
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise InputError(f"{flag}: cannot read {text} as .npy: {err}") from None
+        if np.issubdtype(array.dtype, np.inexact) and not np.all(np.isfinite(array)):
+            raise InputError(f"{flag}: {text} contains NaN or inf")
+        return array
+    if low in ("true", "false"):
+        return low == "true"
+    if "," in text:
+        try:
+            return tuple(int(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            return text
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
 def parse_options(items: list[str], flag: str) -> dict[str, Any]:
-    """``["beta=0.9", "precondition=P.npy"]`` -> {"beta": 0.9, "precondition": array}: a value is an .npy
-    file's array, true/false, an integer, a number, or else a string."""
-    out: dict[str, Any] = {}
-    for key, text in parse_sets(items).items():
-        low = text.lower()
-        if text.endswith(".npy"):
-            path = Path(text)
-            if not path.exists():
-                raise InputError(f"{flag} {key}: file not found: {text}")
-            try:
-                out[key] = np.load(path, allow_pickle=False)
-            except (OSError, ValueError) as err:
-                raise InputError(f"{flag} {key}: cannot read {text} as .npy: {err}") from None
-        elif low in ("true", "false"):
-            out[key] = low == "true"
-        else:
-            try:
-                out[key] = int(text)
-            except ValueError:
-                try:
-                    out[key] = float(text)
-                except ValueError:
-                    out[key] = text
-    return out
+    """``["beta=0.9", "precondition=P.npy"]`` -> {"beta": 0.9, "precondition": array} (see :func:`parse_value`)."""
+    return {key: parse_value(text, f"{flag} {key}") for key, text in parse_sets(items).items()}
 
 
 def load_data(path: Path):
@@ -109,18 +101,9 @@ def load_data(path: Path):
 
 
 def save_npz_atomic(path: Path, arrays: dict[str, Any]) -> None:
-    """Write an .npz to a temporary file beside ``path``, then rename: never half-written."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=".npz.tmp")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write an .npz through :func:`implicit_bias.store.atomic.atomic_open`: never half-written."""
+    with atomic_open(path) as f:
+        np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
 
 
 def use_compilation_cache() -> None:

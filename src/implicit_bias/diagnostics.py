@@ -25,10 +25,10 @@ def flow_failure(*, solver: str, solver_steps: int, max_steps: int, loss_start: 
     if solver_steps >= max_steps and not moved:
         return (f"the ODE solver ({solver}) spent its {max_steps} steps without moving from the starting point: the "
                 "gradient field is not smooth there (e.g. an activation's kink at the initial point, such as w = 0 "
-                "for relu or leaky-relu), so this is not a gradient-flow limit; use --optimizer gd with a small --lr")
+                "for relu or leaky-relu), so this is not a gradient-flow limit; use --optimizer gd with a small --step-size")
     if solver_steps >= max_steps:
         remedy = ("try --solver kvaerno5 (implicit, for stiff problems), a larger --max-steps or a shorter --time"
                   if explicit else "try a larger --max-steps or a shorter --time")
         return f"the ODE solver ({solver}) ran out of its {max_steps}-step budget before the horizon: {remedy}"
     return (f"the ODE solver ({solver}) stopped early after {solver_steps} steps (step size underflow or a "
-            "non-finite value); try --optimizer gd with a small --lr, or another --solver")
+            "non-finite value); try --optimizer gd with a small --step-size, or another --solver")

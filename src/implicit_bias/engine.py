@@ -29,8 +29,13 @@ import optax
 
 from implicit_bias import compilation, memory, progress
 from implicit_bias.errors import InputError
-from implicit_bias.hparams import HParam, table
+from implicit_bias.hparams import HParam, table, validate
+from implicit_bias.keys import seed_keys
 from implicit_bias.losses import Loss
+from implicit_bias.models.base import Model
+from implicit_bias.models.user import model_factory
+from implicit_bias.optim.base import Optimizer
+from implicit_bias.optim.flow import Flow
 from implicit_bias.problems.problem import Problem
 from implicit_bias.sweeps import as_hparams, log_spaced_steps, log_spaced_times
 
@@ -46,6 +51,27 @@ ENGINE_HPARAMS = (
 )
 #: hyper-parameters that are integers (the rest are floats of the run's dtype).
 INT_HPARAMS = tuple(h.name for h in ENGINE_HPARAMS if h.kind is int)
+
+
+def declared_hparams(model: Model, optimizer: Optimizer) -> dict[str, HParam]:
+    """Every quantity a sweep of (model, optimizer) may set: the engine's own (``seed``, and ``step_size`` and
+    ``batch_size`` for step methods), the model's and the optimizer's declarations. A flow that reads a step
+    size (a modified flow) declares its own."""
+    own = ENGINE_HPARAMS if optimizer.kind == "steps" else tuple(h for h in ENGINE_HPARAMS if h.name == "seed")
+    try:
+        return table(own, model.declared().values(), optimizer.declared().values())
+    except TypeError as err:
+        raise InputError(f"model '{model.name}' and optimizer '{optimizer.name}': {err}") from None
+
+
+def _check_components(model: Any, optimizer: Any) -> None:
+    """InputError unless model and optimizer derive from the bases the engine is written against."""
+    if not isinstance(model, Model):
+        raise InputError(f"the model must be an implicit_bias Model (models.base.Model), got {type(model).__name__}; "
+                         "wrap your own parameterization with implicit_bias.models.user_model")
+    if not isinstance(optimizer, Optimizer):
+        raise InputError(f"the optimizer must be an implicit_bias Optimizer (optim.base.Optimizer), "
+                         f"got {type(optimizer).__name__}")
 #: open ledgers of :func:`solve_ledger`; each collects (description, configurations, failed solves) per flow run.
 _SOLVE_LEDGERS: list[list[tuple[str, int, int]]] = []
 
@@ -179,8 +205,8 @@ def default_record(model: Any, loss: Loss, end_to_end: bool) -> RecordFn:
     """Records the full-batch loss, its log and (optionally) the end-to-end predictor."""
 
     def record(params, hp, data):
-        f = model.predict(params, data["X"])
-        out = {"loss": loss.value(f, data["y"]), "log_loss": loss.log_value(f, data["y"])}
+        f, weights = model.predict(params, data["X"]), data.get("weights")
+        out = {"loss": loss.value(f, data["y"], weights), "log_loss": loss.log_value(f, data["y"], weights)}
         if end_to_end:
             out["w"] = model.end_to_end(params)
         return out
@@ -188,9 +214,9 @@ def default_record(model: Any, loss: Loss, end_to_end: bool) -> RecordFn:
     return record
 
 
-def _objective(model: Any, loss: Loss, optimizer: Any) -> Callable:
+def _objective(model: Model, loss: Loss, optimizer: Optimizer) -> Callable:
     """objective(params, X, y, hp): L (or log L), then the optimizer's own modification
-    (``optimizer.modify_objective(objective)``, e.g. L + λ‖∇L‖²) when it defines one."""
+    (``optimizer.modify_objective(objective)``, e.g. L + λ‖∇L‖²; the identity for most)."""
     log = optimizer.uses_log_loss
 
     def objective(params, X, y, hp):
@@ -198,14 +224,7 @@ def _objective(model: Any, loss: Loss, optimizer: Any) -> Callable:
         weights = hp.get("sample_weights")  # set by a swept batch size (see _swept_batch)
         return loss.log_value(f, y, weights) if log else loss.value(f, y, weights)
 
-    modify = getattr(optimizer, "modify_objective", None)
-    return modify(objective) if modify is not None else objective
-
-
-def seed_keys(seed: Any) -> tuple[jax.Array, jax.Array]:
-    """(init key, run key) of a configuration's seed: the one place where a seed becomes keys."""
-    k_init, k_run = jax.random.split(jax.random.PRNGKey(seed))
-    return k_init, k_run
+    return optimizer.modify_objective(objective)
 
 
 def _init_params(model: Any, hp: Mapping[str, jax.Array], dtype: Any) -> tuple[Any, jax.Array]:
@@ -226,7 +245,10 @@ def _swept_batch(key: jax.Array, k: jax.Array, n: int, batch_size: jax.Array, dt
 
 
 def _step_program(model, loss, optimizer, record, bounds, n, dtype):
-    """The jitted program for step-based optimizers: (state, records, hp, data, i0, i1) -> (state, records).
+    """The jitted program for step-based optimizers: (state, records, hp, data, own, i0, i1) -> (state, records).
+
+    ``data`` holds the arrays every configuration shares (X, y, ...); ``own`` a configuration's own arrays
+    (leading axis M, vmapped: its targets ``y`` or sample ``weights``), which replace the shared ones.
 
     One call runs the recording segments i0 … i1 − 1 (segment i takes the steps bounds[i] … bounds[i+1] − 1
     and writes record i + 1); a call with i0 = 0 first initializes the state and writes record 0. The host
@@ -248,16 +270,21 @@ def _step_program(model, loss, optimizer, record, bounds, n, dtype):
         opt_state = optimizer.transform(hp).init(params)
         return _State(params, opt_state, key, jnp.array(False), jnp.array(-1))
 
-    def one_step(k, state: _State, hp, data):
+    def one_step(k, state: _State, hp, data, own):
+        data = {**data, **own}
         tx = optimizer.transform(hp)
         X, y = data["X"], data["y"]
+        if "weights" in data:  # a configuration's own sample weights (full batch only, see train)
+            hp = {**hp, "sample_weights": data["weights"]}
         if batch is not None and batch < n:
             idx = _batch_indices(state.key, k, n, batch)
             X, y = X[idx], y[idx]
         elif "batch_size" in hp:
             idx, weights = _swept_batch(state.key, k, n, hp["batch_size"], dtype)
             X, y, hp = X[idx], y[idx], {**hp, "sample_weights": weights}
-        y = optimizer.perturb_targets(y, hp, jax.random.fold_in(state.key, -k - 1))
+        step_key = jax.random.fold_in(state.key, -k - 1)
+        y = optimizer.perturb_targets(y, hp, step_key)
+        hp = {**hp, **optimizer.draw(hp, step_key)}
         value, grads = value_and_grad(state.params, X, y, hp)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
@@ -276,20 +303,20 @@ def _step_program(model, loss, optimizer, record, bounds, n, dtype):
     def write(recs, i, values):
         return jax.tree_util.tree_map(lambda r, v: jax.lax.dynamic_update_index_in_dim(r, v, i, 0), recs, values)
 
-    def program(state, recs, hp, data, i0, i1):
-        step = jax.vmap(one_step, in_axes=(None, 0, 0, None))
-        rec = jax.vmap(record, in_axes=(0, 0, None))
+    def program(state, recs, hp, data, own, i0, i1):
+        step = jax.vmap(one_step, in_axes=(None, 0, 0, None, 0))
+        rec = jax.vmap(lambda p, h, o: record(p, h, {**data, **o}), in_axes=(0, 0, 0))
 
         def start(args):
             _, recs = args
             state = jax.vmap(init_state)(hp)
-            return state, write(recs, 0, rec(state.params, hp, data))
+            return state, write(recs, 0, rec(state.params, hp, own))
 
         state, recs = jax.lax.cond(i0 == 0, start, lambda args: args, (state, recs))
 
         def block(i, st, lo):
             for j in range(_UNROLL):
-                st = step(lo + i * _UNROLL + j, st, hp, data)
+                st = step(lo + i * _UNROLL + j, st, hp, data, own)
             return st
 
         def segment(i, carry):
@@ -297,16 +324,17 @@ def _step_program(model, loss, optimizer, record, bounds, n, dtype):
             lo, hi = bounds[i], bounds[i + 1]
             blocks = (hi - lo) // _UNROLL
             end = jax.lax.fori_loop(0, blocks, lambda b, st: block(b, st, lo), state)
-            end = jax.lax.fori_loop(lo + blocks * _UNROLL, hi, lambda k, st: step(k, st, hp, data), end)
+            end = jax.lax.fori_loop(lo + blocks * _UNROLL, hi, lambda k, st: step(k, st, hp, data, own), end)
             end = jax.vmap(close_segment, in_axes=(0, 0, None))(state, end, hi)
-            return end, write(recs, i + 1, rec(end.params, hp, data))
+            return end, write(recs, i + 1, rec(end.params, hp, own))
 
         return jax.lax.fori_loop(i0, i1, segment, (state, recs))
 
-    def empty(hp, data):
+    def empty(hp, data, own):
         """Placeholders of the right shapes for the first call: (state, records (R, M, ...))."""
         state = jax.eval_shape(jax.vmap(init_state), hp)
-        first = jax.eval_shape(lambda p: jax.vmap(record, in_axes=(0, 0, None))(p, hp, data), state.params)
+        first = jax.eval_shape(lambda p: jax.vmap(lambda q, h, o: record(q, h, {**data, **o}))(p, hp, own),
+                               state.params)
         zeros = lambda x: jnp.zeros(x.shape, x.dtype)  # noqa: E731
         recs = jax.tree_util.tree_map(lambda x: jnp.zeros((len(bounds),) + x.shape, x.dtype), first)
         return jax.tree_util.tree_map(zeros, state), recs
@@ -326,16 +354,20 @@ def _segment_cuts(bounds: np.ndarray, reporting: bool, pieces: int = 20) -> list
 
 
 def _flow_program(model, loss, flow, record, times, dtype):
-    """The jitted program for gradient flow (diffrax), vmapped over configurations."""
+    """The jitted program for gradient flow (diffrax), vmapped over configurations: (hp, data, own) -> results
+    (``own``: each configuration's own arrays, as in :func:`_step_program`)."""
     objective = _objective(model, loss, flow)
     grad = jax.grad(objective)
     solver = flow.make_solver()
     controller = diffrax.PIDController(rtol=flow.rtol, atol=flow.atol)
     t1 = float(times[-1])
 
-    def solve(hp, data):
+    def solve(hp, data, own):
+        data = {**data, **own}
         params, _ = _init_params(model, hp, dtype)
-        term = diffrax.ODETerm(lambda t, p, args: jax.tree_util.tree_map(jnp.negative, grad(p, data["X"], data["y"], hp)))
+        hp_grad = {**hp, "sample_weights": data["weights"]} if "weights" in data else hp
+        term = diffrax.ODETerm(lambda t, p, args: jax.tree_util.tree_map(jnp.negative,
+                                                                         grad(p, data["X"], data["y"], hp_grad)))
         saveat = diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=times, fn=lambda t, p, args: record(p, hp, data)),
                                       diffrax.SubSaveAt(t1=True)])
         sol = diffrax.diffeqsolve(term, solver, t0=0.0, t1=t1, dt0=None, y0=params, saveat=saveat,
@@ -346,20 +378,47 @@ def _flow_program(model, loss, flow, record, times, dtype):
         finite = _all_finite(final)
         return final, recs, ~finite, jnp.where(finite, -1.0, t1), ok, sol.stats["num_steps"]
 
-    return jax.jit(jax.vmap(solve, in_axes=(0, None)))
+    return jax.jit(jax.vmap(solve, in_axes=(0, None, 0)))
 
 
-def _auto_chunk(model, optimizer, record, hp, data, dtype, n_records, M) -> int:
-    """Configurations per chunk so the sweep's estimated footprint fits the device (see :mod:`memory`)."""
+def _auto_chunk(model, optimizer, record, hp, data, dtype, n_records, M, loss: Loss | None = None) -> int:
+    """Configurations per chunk so the sweep's estimated footprint fits the device (see :mod:`memory`).
+
+    Per configuration: ``memory.STATE_COPIES`` × (parameters + optimizer state), the records, and the work
+    of one step: the peak of the live intermediates of one configuration's step (value-and-grad of the
+    objective on its minibatch, then the optimizer's update; :func:`memory.step_work_bytes`, e.g. the
+    n × width activations of an MLP), plus for gradient flow the solver's stages and, for an implicit solver,
+    its P × P Jacobians (:func:`memory.flow_work_bytes`). ``loss`` defaults to the square loss (the work
+    depends on it only through O(n) numbers).
+    """
+    jdtype = DTYPES[dtype]
+    itemsize = jnp.dtype(jdtype).itemsize
     hp1 = {k: jax.ShapeDtypeStruct((), v.dtype) for k, v in hp.items()}
-    params = jax.eval_shape(lambda h: _init_params(model, h, DTYPES[dtype])[0], hp1)
+    params = jax.eval_shape(lambda h: _init_params(model, h, jdtype)[0], hp1)
     recs = jax.eval_shape(lambda p, h: record(p, h, data), params, hp1)
+    objective = _objective(model, loss if loss is not None else Loss("square"), optimizer)
+    is_flow = optimizer.kind == "flow"
+    batch = None if is_flow else optimizer.batch_size
+
+    def one_step(params, hp):
+        X, y = data["X"], data["y"]
+        if batch is not None and batch < X.shape[0]:
+            X, y = X[:batch], y[:batch]  # the gathered minibatch is a per-configuration array
+        if is_flow:
+            return jax.grad(objective)(params, X, y, hp)
+        hp = {**hp, **optimizer.draw(hp, jax.random.PRNGKey(0))}  # the step's random draws (a dropout mask)
+        tx = optimizer.transform(hp)
+        _, grads = jax.value_and_grad(objective)(params, X, y, hp)
+        updates, opt_state = tx.update(grads, tx.init(params), params)
+        return optax.apply_updates(params, updates), opt_state
+
     state = memory.tree_bytes(params)
-    work = 4 * int(data["X"].shape[0]) * jnp.dtype(DTYPES[dtype]).itemsize
-    if getattr(optimizer, "kind", "steps") == "flow":
+    if not is_flow:
+        state += memory.tree_bytes(jax.eval_shape(lambda p, h: optimizer.transform(h).init(p), params, hp1))
+    work = memory.step_work_bytes(one_step, params, hp1)
+    if is_flow:
         n_par = sum(int(np.prod(x.shape)) for x in jax.tree_util.tree_leaves(params))
-        implicit = getattr(optimizer, "solver", "") in IMPLICIT_SOLVERS
-        work += 3 * state + (n_par * n_par * jnp.dtype(DTYPES[dtype]).itemsize * 2 if implicit else 0)
+        work += memory.flow_work_bytes(state, n_par, itemsize, optimizer.solver in IMPLICIT_SOLVERS)
     per_config = memory.per_config_bytes(state, memory.tree_bytes(recs), n_records, work)
     return memory.auto_chunk_size(M, per_config)
 
@@ -382,10 +441,41 @@ def _resolve_solver(model, loss, flow, hp, data, dtype, horizon):
 
 
 def _pad(hp: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    """Arrays with a leading configuration axis M, padded to ``size`` by repeating the last configuration."""
+    if not hp:
+        return hp
     M = len(next(iter(hp.values())))
     if M == size:
         return hp
-    return {k: np.concatenate([v, np.repeat(v[-1:], size - M)]) for k, v in hp.items()}
+    return {k: np.concatenate([v, np.repeat(v[-1:], size - M, axis=0)]) for k, v in hp.items()}
+
+
+#: the per-configuration data :func:`train` accepts (``config_data``), each (M, n).
+CONFIG_DATA = ("y", "weights")
+
+
+def _config_data(config_data: Mapping[str, Any], n: int, dtype: Any) -> dict[str, np.ndarray]:
+    """Each configuration's own targets y (M, n) and sample weights (M, n) (rows scaled to sum to 1), checked."""
+    unknown = sorted(set(config_data) - set(CONFIG_DATA))
+    if unknown:
+        raise InputError(f"config_data takes {', '.join(CONFIG_DATA)}; got {', '.join(unknown)}")
+    out, lengths = {}, set()
+    for k, v in config_data.items():
+        arr = np.asarray(v, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != n:
+            raise InputError(f"config_data['{k}'] must have shape (M, n) with n = {n}, got {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise InputError(f"config_data['{k}'] must be finite")
+        if k == "weights":
+            total = arr.sum(axis=1, keepdims=True)
+            if np.any(arr < 0) or np.any(total <= 0):
+                raise InputError("config_data['weights'] must be >= 0 with a positive sum in every configuration")
+            arr = arr / total
+        lengths.add(arr.shape[0])
+        out[k] = arr.astype(dtype)
+    if len(lengths) > 1:
+        raise InputError(f"config_data arrays have different numbers of configurations: {sorted(lengths)}")
+    return out
 
 
 def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: int | None = None,
@@ -394,11 +484,13 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
           record: RecordFn | None = None, record_end_to_end: bool = True,
           dtype: str = "float64", chunk_size: int | None = None,
           record_steps: np.ndarray | None = None, converged_rtol: float = 1e-10,
-          description: str = "training") -> TrainResult:
+          config_data: Mapping[str, Any] | None = None, description: str = "training") -> TrainResult:
     """Train every configuration of a sweep in one compiled program.
 
     Args:
-      model, loss, optimizer: what to train and how (a step optimizer or :class:`~implicit_bias.optim.Flow`).
+      model, loss, optimizer: what to train and how (a step optimizer or :class:`~implicit_bias.optim.Flow`);
+        ``model`` may also be a registered name or a user's ``"FILE.py:factory"`` (:mod:`implicit_bias.models.user`),
+        built at the problem's number of features.
       problem: the data; X (n, d), y (n,).
       steps: number of steps (step optimizers).
       time_horizon: final time T (gradient flow).
@@ -414,6 +506,10 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
         (state and records), so a sweep larger than memory runs in chunks.
       converged_rtol: a square-loss run has converged when L_final ≤ rtol · L_0; an
         exp-tailed run when every training point is classified correctly.
+      config_data: each configuration's own data, arrays with a leading axis M: ``"y"`` (M, n) its targets,
+        ``"weights"`` (M, n) its sample weights (the loss is Σ_i w_i ℓ_i; each row is scaled to sum to 1; rows
+        of weight 0 are not trained on; full batch only). The records, ``final_loss`` and ``converged`` use
+        them. Scalar hyper-parameters are broadcast to M.
 
     Returns:
       A :class:`TrainResult`.
@@ -421,7 +517,11 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
     if dtype not in DTYPES:
         raise InputError(f"dtype must be float64 or float32, got {dtype!r}")
     jdtype = DTYPES[dtype]
-    is_flow = getattr(optimizer, "kind", "steps") == "flow"
+    if isinstance(model, str):  # a registered name or the user's FILE.py:factory, at the problem's size
+        model = model_factory(model)(problem.n_features)
+    _check_components(model, optimizer)
+    optimizer = optimizer.bind(model)
+    is_flow = optimizer.kind == "flow"
     hp = as_hparams(hparams or {}, int_keys=INT_HPARAMS)
     if not is_flow:
         if steps is None or steps <= 0:
@@ -436,7 +536,7 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
         if "batch_size" in hp:
             if bs is not None:
                 raise InputError(f"the batch size is swept in hparams; the optimizer's own ({bs}) must be None")
-            if not getattr(optimizer, "supports_swept_batch", True):
+            if not optimizer.supports_swept_batch:
                 raise InputError(f"optimizer '{optimizer.name}' does not take a swept batch size")
             swept = np.asarray(hp["batch_size"])
             if np.any(swept < 1) or np.any(swept > problem.n_samples):
@@ -449,11 +549,18 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
             raise InputError("gradient flow takes no batch size; sweep it with a step method (sgd)")
     if "seed" not in hp:
         hp = as_hparams({**hp, "seed": 0}, int_keys=INT_HPARAMS)
-    own = table(h for h in ENGINE_HPARAMS if not (is_flow and h.name == "step_size"))
-    hp = {k: (own[k].check(v, "train:") if k in own else v) for k, v in hp.items()}
+    own = _config_data(config_data or {}, problem.n_samples, np.float32 if dtype == "float32" else np.float64)
+    if own:
+        m_own, m_hp = len(next(iter(own.values()))), len(hp["seed"])
+        if m_hp not in (1, m_own):
+            raise InputError(f"config_data has {m_own} configurations, the hyper-parameters {m_hp}")
+        hp = {k: np.repeat(v, m_own, axis=0) if m_hp == 1 else v for k, v in hp.items()}
+        if "weights" in own and (optimizer.batch_size is not None or "batch_size" in hp):
+            raise InputError("per-configuration sample weights take full-batch steps (no batch size)")
+    hp = validate(hp, declared_hparams(model, optimizer), owner=f"model '{model.name}' with optimizer '{optimizer.name}'")
     M = len(hp["seed"])
-    if hasattr(model, "check_hparams"):
-        model.check_hparams(hp)
+    model.check_hparams(hp)
+    optimizer.check_hparams(hp)
     hp = {k: (v.astype(np.float32) if dtype == "float32" and v.dtype == np.float64 else v) for k, v in hp.items()}
 
     data = {"X": problem.X, "y": problem.y}
@@ -464,7 +571,7 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
     record_key = record if record is not None else ("default", record_end_to_end)
     record = record or default_record(model, loss, record_end_to_end)
 
-    if is_flow and getattr(optimizer, "solver", None) == "auto":
+    if isinstance(optimizer, Flow) and optimizer.solver == "auto":
         optimizer = _resolve_solver(model, loss, optimizer, hp, data, dtype, time_horizon)
     if is_flow:
         axis = np.asarray(record_steps, dtype=np.float64) if record_steps is not None else log_spaced_times(time_horizon, n_records)
@@ -473,27 +580,32 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
     key = compilation.program_key("flow" if is_flow else "steps", model, loss, optimizer, record_key,
                                   tuple(axis.tolist()), problem.n_samples, dtype)
 
-    size = min(M, chunk_size) if chunk_size else _auto_chunk(model, optimizer, record, hp, data, dtype, len(axis), M)
+    first_data = {**data, **{k: jnp.asarray(v[0]) for k, v in own.items()}}  # what one configuration sees
+    size = min(M, chunk_size) if chunk_size else _auto_chunk(model, optimizer, record, hp, first_data, dtype,
+                                                             len(axis), M, loss=loss)
     chunks = [jax.tree_util.tree_map(jnp.asarray, _pad({k: v[i:i + size] for k, v in hp.items()}, size))
               for i in range(0, M, size)]
+    own_chunks = [jax.tree_util.tree_map(jnp.asarray, _pad({k: v[i:i + size] for k, v in own.items()}, size))
+                  for i in range(0, M, size)]
     sizes = [min(size, M - i) for i in range(0, M, size)]
     t_start = time.perf_counter()
     if is_flow:
         program = _flow_program(model, loss, optimizer, record, jnp.asarray(axis, dtype=jdtype), jdtype)
-        compiled, cached = compilation.cached_compile(key, lambda: program, chunks[0], data)
-        run_chunk = lambda hp_chunk, base: compiled(hp_chunk, data)  # noqa: E731
+        compiled, cached = compilation.cached_compile(key, lambda: program, chunks[0], data, own_chunks[0])
+        run_chunk = lambda hp_chunk, own_chunk, base: compiled(hp_chunk, data, own_chunk)  # noqa: E731
     else:
         program, empty = _step_program(model, loss, optimizer, record, jnp.asarray(axis), problem.n_samples, jdtype)
-        first = empty(chunks[0], data)
+        first = empty(chunks[0], data, own_chunks[0])
         index = lambda i: jnp.asarray(i, dtype=jnp.int32)  # noqa: E731
-        compiled, cached = compilation.cached_compile(key, lambda: program, *first, chunks[0], data, index(0), index(1))
+        compiled, cached = compilation.cached_compile(key, lambda: program, *first, chunks[0], data, own_chunks[0],
+                                                      index(0), index(1))
         # the host splits the run into calls of one program only to report progress between them
         cuts = _segment_cuts(axis, progress.listening())
 
-        def run_chunk(hp_chunk, base):
-            state, recs = empty(hp_chunk, data) if base else first
+        def run_chunk(hp_chunk, own_chunk, base):
+            state, recs = empty(hp_chunk, data, own_chunk) if base else first
             for i0, i1 in zip(cuts[:-1], cuts[1:]):
-                state, recs = compiled(state, recs, hp_chunk, data, index(i0), index(i1))
+                state, recs = compiled(state, recs, hp_chunk, data, own_chunk, index(i0), index(i1))
                 if i1 < cuts[-1]:
                     progress.tick(base + float(axis[i1]))
             recs = jax.tree_util.tree_map(lambda r: jnp.swapaxes(r, 0, 1), recs)  # (M, R, ...)
@@ -503,9 +615,9 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
     progress.start(description, float(axis[-1]) * len(chunks))
     outs = []
     try:
-        for i, (chunk, m) in enumerate(zip(chunks, sizes)):
+        for i, (chunk, own_chunk, m) in enumerate(zip(chunks, own_chunks, sizes)):
             base = float(axis[-1]) * i
-            out = run_chunk(chunk, base)
+            out = run_chunk(chunk, own_chunk, base)
             outs.append(jax.tree_util.tree_map(lambda x: np.asarray(x)[:m], jax.block_until_ready(out)))
             progress.tick(base + float(axis[-1]))
     finally:
@@ -517,9 +629,13 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
     final_params_j = jax.tree_util.tree_map(jnp.asarray, params)
     e2e = np.asarray(jax.vmap(model.end_to_end)(final_params_j))
     f_final = jax.vmap(model.predict, in_axes=(0, None))(final_params_j, data["X"])
-    final_loss = np.asarray(jax.vmap(loss.value, in_axes=(0, None))(f_final, data["y"]))
+    ys = jnp.asarray(own["y"]) if "y" in own else jnp.broadcast_to(data["y"], f_final.shape)
+    weights = jnp.asarray(own["weights"]) if "weights" in own else None
+    final_loss = np.asarray(jax.vmap(loss.value, in_axes=(0, 0, None if weights is None else 0))(f_final, ys, weights))
     if loss.is_classification:
-        converged = np.all(np.asarray(f_final) * np.asarray(problem.y)[None, :] > 0, axis=1)
+        margins = np.asarray(f_final) * np.asarray(ys)
+        used = np.ones_like(margins, dtype=bool) if weights is None else np.asarray(weights) > 0
+        converged = np.all((margins > 0) | ~used, axis=1)
     else:
         f0 = np.asarray(recs["loss"])[:, 0] if "loss" in recs else np.full(M, np.inf)
         converged = final_loss <= converged_rtol * np.maximum(f0, np.finfo(np.float64).tiny)

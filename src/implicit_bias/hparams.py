@@ -14,12 +14,14 @@ References: scikit-learn's ``_parameter_constraints`` (one validator for every e
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, ClassVar, Iterable, Mapping
 
 import numpy as np
 
+from implicit_bias.encoding import encode_number
 from implicit_bias.errors import InputError
 
 
@@ -90,4 +92,61 @@ def validate(hp: Mapping[str, Any], declared: Mapping[str, HParam], owner: str =
         where = f" for {owner}" if owner else ""
         raise InputError(f"unknown hyper-parameter(s) {', '.join(repr(k) for k in unknown)}{where}; "
                          f"valid: {', '.join(sorted(declared)) or 'none'}")
-    return {k: declared[k].check(v, owner) for k, v in hp.items()}
+    return {k: declared[k].check(v) for k, v in hp.items()}
+
+
+class Declared:
+    """Base of every model and optimizer: a registry ``name`` and the table ``hparams`` of its swept quantities.
+
+    A declared quantity is read inside the compiled program with :meth:`hparam`: the sweep's traced value
+    ``hp[name]`` when the sweep sets it, else the component's own value (its field of that name, or the
+    declaration's default). So ``Momentum(momentum=0.5)`` and ``hparams={"momentum": [0.5, 0.9]}`` mean the
+    same quantity, spelled the same way on the command line (``--momentum``).
+    """
+
+    name: ClassVar[str] = ""
+    hparams: ClassVar[tuple[HParam, ...]] = ()
+
+    def declared(self) -> dict[str, HParam]:
+        """The declaration table by name (an instance may extend its class's table: a user's own model)."""
+        return table(self.hparams)
+
+    def own_value(self, name: str) -> Any:
+        """The component's own value of the declared quantity ``name`` (its field, else the declared default)."""
+        spec = self.declared()[name]
+        fields = {f.name for f in dataclasses.fields(self)} if dataclasses.is_dataclass(self) else set()
+        return getattr(self, name) if name in fields else spec.default
+
+    def hparam(self, hp: Mapping[str, Any], name: str) -> Any:
+        """``hp[name]`` when swept, else :meth:`own_value` (``name`` must be declared)."""
+        return hp[name] if name in hp else self.own_value(name)
+
+    def check_hparams(self, hp: Mapping[str, np.ndarray]) -> None:
+        """Checks across quantities that one declaration cannot state (each value is already within its
+        declared constraint); the default accepts every sweep."""
+
+
+def options(component: Any) -> dict[str, Any]:
+    """The construction options of a component: its dataclass fields that hold numbers, strings or None."""
+    out: dict[str, Any] = {}
+    if dataclasses.is_dataclass(component):
+        for f in dataclasses.fields(component):
+            v = getattr(component, f.name)
+            if isinstance(v, (bool, int, float, str)) or v is None:
+                out[f.name] = encode_number(v) if isinstance(v, float) else v
+            elif isinstance(v, tuple) and all(isinstance(t, (int, float, str)) for t in v):
+                out[f.name] = list(v)
+    return out
+
+
+def describe(component: Declared) -> dict[str, Any]:
+    """JSON-able description: name, one-line summary, construction options, the hyper-parameter table."""
+    doc = (type(component).__doc__ or "").strip().splitlines()
+    rows = []
+    for h in component.hparams:
+        row = h.describe()
+        value = component.own_value(h.name) if isinstance(component, Declared) else h.default
+        row["default"] = encode_number(value) if isinstance(value, float) else value
+        rows.append(row)
+    return {"name": component.name, "summary": doc[0] if doc else "", "options": options(component),
+            "hparams": rows}

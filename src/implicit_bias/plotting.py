@@ -11,16 +11,13 @@ Sizes are chosen for the HTML report: a single panel is 6.4 × 4.2 in, saved at 
     ax.loglog(steps, gap, color=color(0), label="GD")
     annotate_slope(ax, steps, gap, -1.0, "slope −1")
     ax.set_xlabel(log_axis_label("steps"))
-    save_figure(fig, "runs/demo/figures/gap")   # gap.png and gap.pdf
+    save_figure(fig, "runs/demo/figures/gap")   # gap.png and gap.pdf (implicit_bias.store)
 
 References: Okabe & Ito 2008, Color Universal Design (the palette).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Any, Sequence
 
 import matplotlib
@@ -121,35 +118,3 @@ def annotate_slope(ax: Any, x: Sequence[float], y: Sequence[float], slope: float
     (line,) = ax.plot(x, y0 * (x / x[0]) ** slope,
                       label=label if label is not None else f"slope {slope:g}", **kwargs)
     return line
-
-
-def _atomic_savefig(fig: Figure, path: Path, fmt: str, **kwargs: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes 0600; figures are meant to be shared
-        fig.savefig(tmp, format=fmt, **kwargs)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def save_figure(fig: Figure, base_path: str | Path) -> list[Path]:
-    """Write ``base_path.png`` (150 dpi) and ``base_path.pdf``; returns both paths.
-
-    Parent directories are created; each file is written to a temporary file and moved
-    into place, so an interrupted save never leaves half a PNG. A dot in the base name
-    (``alpha_0.1``) is kept, not taken for a suffix.
-    """
-    base = Path(base_path)
-    base.parent.mkdir(parents=True, exist_ok=True)
-    png, pdf = base.parent / f"{base.name}.png", base.parent / f"{base.name}.pdf"
-    _atomic_savefig(fig, png, "png", dpi=150, metadata={"Software": None})
-    # TrueType fonts, pinned at save time: matplotlib cannot write a figure whose text was laid
-    # out for TrueType as Type 3 (rcParams changed in between), while the reverse is fine.
-    with matplotlib.rc_context({"pdf.fonttype": 42}):
-        _atomic_savefig(fig, pdf, "pdf", metadata={"CreationDate": None})
-    return [png, pdf]

@@ -155,6 +155,9 @@ def parse_grid(axes: Mapping[str, Any], zip_groups: list[list[str]] | tuple = ()
 def as_hparams(hparams: Mapping[str, Any], int_keys: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
     """Broadcast scalars and (M,) arrays to a common length M; ints for ``int_keys``."""
     arrays = {k: np.atleast_1d(np.asarray(v)) for k, v in hparams.items()}
+    for k, v in arrays.items():
+        if v.dtype.kind not in "biuf":
+            raise InputError(f"hyper-parameter '{k}' takes numbers, got {v.reshape(-1)[0]!r}")
     lengths = {len(v) for v in arrays.values() if len(v) != 1}
     if len(lengths) > 1:
         raise InputError(f"swept hyper-parameters have different lengths: {sorted(lengths)}")

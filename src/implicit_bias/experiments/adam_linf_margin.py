@@ -98,12 +98,13 @@ def run(config: Config) -> Result:
     model = LinearModel(d)
     adam = AdamGeometry(schedule="inverse-power", power=config.power, loss_normalized=True)
     worst = {"small_linf": np.inf, "small_l2": -np.inf, "large_l2": np.inf, "large_linf": -np.inf}
-    frames, fig_linf, fig_l2 = [], None, None
+    frames, fig_linf, fig_l2, separated = [], None, None, []
     for seed in config.seeds:
         problem = sparse_sign_classification(config.n_samples, d, seed=seed)
         X, y = problem.X, problem.y
         opt = {m: max_margin_norm(X, y, m, face=False).info["margin"] for m in ("l2", "linf")}
         out = _eps_sweep(problem, config, model, adam)
+        separated.append(bool(np.all(out.converged) and not np.any(out.diverged)))
         frames.append(out.metrics_frame(series=f"eps-sweep-seed{seed}", metrics=("loss", "log_loss")))
         linf = np.asarray(margin(out.end_to_end, X, y, "linf")) / opt["linf"]
         l2 = np.asarray(margin(out.end_to_end, X, y, "l2")) / opt["l2"]
@@ -121,7 +122,7 @@ def run(config: Config) -> Result:
     box_model = LinearModel(config.box_features)
     decays = {dec: AdamGeometry(eps=1e-16, weight_decay=config.weight_decay, decoupled_weight_decay=dec,
                                 schedule="inverse-power", power=config.box_power) for dec in (True, False)}
-    lam, box_dist, l2_dist, ref_gap, separable, box_cross = config.weight_decay, [], [], [], [], []
+    lam, box_dist, l2_dist, ref_gap, separable, box_cross, solved = config.weight_decay, [], [], [], [], [], []
     for seed in config.seeds:
         noisy = noisy_classification(config.box_samples, config.box_features, config.label_noise, seed)
         try:
@@ -129,23 +130,31 @@ def run(config: Config) -> Result:
             separable.append(True)
         except NotSeparableError:
             separable.append(False)
-        box = box_logistic_minimizer(noisy.X, noisy.y, 1.0 / lam).solution
-        pen = l2_logistic_minimizer(noisy.X, noisy.y, lam).solution
+        box_ref = box_logistic_minimizer(noisy.X, noisy.y, 1.0 / lam)
+        pen_ref = l2_logistic_minimizer(noisy.X, noisy.y, lam)
+        solved.append(box_ref.status == "optimal" and pen_ref.status == "optimal")
+        box, pen = box_ref.solution, pen_ref.solution
         ref_gap.append(np.linalg.norm(box - pen) / np.linalg.norm(box))
-        paths = {}
+        paths, finite = {}, []
         for decoupled, ref, store in ((True, box, box_dist), (False, pen, l2_dist)):
             out = train(box_model, losses.logistic, decays[decoupled], noisy, steps=config.box_steps,
                         step_size=config.box_step_size, n_records=30,
                         description="AdamW" if decoupled else "Adam + coupled L2")
             dist = np.linalg.norm(out.records["w"][0] - ref, axis=1) / np.linalg.norm(ref)
             store.append(dist[-1])
+            finite.append(not np.any(out.diverged))
             if decoupled:
                 box_cross.append(np.linalg.norm(out.end_to_end[0] - pen) / np.linalg.norm(pen))
             paths["AdamW to box minimizer" if decoupled else "Adam + L2 to penalised minimizer"] = dist
         if seed == config.seeds[0]:
             box_steps, box_paths = out.steps, paths
+        solved[-1] = solved[-1] and all(finite)
 
     claims = [
+        is_true("ε sweep: every run separates its training data and none diverged (every seed)", all(separated),
+                kind="guard"),
+        is_true("weight decay: box and L2-penalised references certified optimal, no AdamW run diverged (every seed)",
+                all(solved), kind="guard"),
         at_least(f"Adam ε ≤ {config.small_eps:g}: l∞ margin / l∞ max margin (worst ε and seed)", worst["small_linf"],
                  config.threshold),
         at_most(f"Adam ε ≤ {config.small_eps:g}: l2 margin / l2 max margin (largest)", worst["small_l2"], 0.9,

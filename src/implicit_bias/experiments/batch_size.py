@@ -25,7 +25,7 @@ import pandas as pd
 
 from implicit_bias import losses
 from implicit_bias.engine import train
-from implicit_bias.experiments.learning_rate_sharpness import diagonal_outcomes, mlp_problem
+from implicit_bias.experiments._diagonal_outcomes import diagonal_outcomes
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.metrics.curvature import record
 from implicit_bias.metrics.rates import fraction_nonincreasing
@@ -33,6 +33,7 @@ from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.models.mlp import MLP
 from implicit_bias.optim import SGD
 from implicit_bias.problems import Problem, sparse_regression
+from implicit_bias.problems.smooth import smooth_regression
 from implicit_bias.results import Result, at_most, close_to
 
 
@@ -85,7 +86,7 @@ def _diag(config: Config):
 
 
 def _mlp(config: Config):
-    problem = mlp_problem(config.mlp_samples, config.mlp_features, config.seed)
+    problem = smooth_regression(config.mlp_samples, config.mlp_features, config.seed)
     model = MLP(config.mlp_features, widths=(config.mlp_width,), activation="tanh")
     outs = _sweep(model, problem, config.mlp_batch_sizes, config.n_seeds, steps=config.mlp_steps,
                   step_size=config.mlp_step_size, n_records=6, record=record(model, losses.square),

@@ -60,7 +60,7 @@ class Config:
     gd_n_samples: int = 12
     gd_tau: float = 4.0
     gd_steps: int = 40_000
-    gd_step: float = 0.5
+    gd_step_size: float = 0.5
     step_size: float = 0.1
     steps: int = 300
     init_scale: float = 0.3
@@ -143,7 +143,7 @@ def _natural(config: Config, X: np.ndarray, y: np.ndarray):
     record_steps = np.unique(np.r_[ks, 2 * ks])
     out = {}
     for name, model in models.items():
-        opt = NaturalGD(model=model) if config.optimizer == "natural-gd" or name == "linear" else optim.GD()
+        opt = NaturalGD() if config.optimizer == "natural-gd" or name == "linear" else optim.GD()
         h = config.step_size
         res = train(model, losses.logistic, opt, Problem(X, y), steps=2 * config.steps,
                     hparams={"step_size": [h, h / 2]}, record_steps=record_steps, record=_prediction_record(model),
@@ -201,7 +201,7 @@ def _gd_instance(config: Config):
                           svm.info["n_support"] == n and np.linalg.norm(svm.solution - pinv) <= 1e-8 * np.linalg.norm(pinv),
                           kind="guard"))
     ngd = train(LinearModel(d), losses.logistic, optim.NormalizedGD(), Problem(X, y), steps=config.gd_steps,
-                step_size=config.gd_step, n_records=30, description="normalized GD")
+                step_size=config.gd_step_size, n_records=30, description="normalized GD")
     w = ngd.end_to_end[0]
     claims.append(is_true("normalized GD separates the data with growing margin", bool(np.all(y * (X @ w) > 0))
                           and np.linalg.norm(w) > 10 * np.linalg.norm(ngd.records["w"][0, 1]), kind="guard"))
@@ -212,7 +212,7 @@ def _gd_instance(config: Config):
 def _natural_claims(config: Config, X: np.ndarray, y: np.ndarray, nat) -> tuple[list, dict]:
     claims = []
     pinv = np.linalg.pinv(X) @ y
-    ks, f_lin_h, f_lin_half, w_lin, div_lin, _ = nat["linear"]
+    ks, f_lin_h, f_lin_half, w_lin, _, _ = nat["linear"]
     claims.append(is_true("natural GD runs finite", not any(v[4] for v in nat.values()), kind="guard"))
     m_rec = np.zeros(len(ks))
     m, k_done = 0.0, 0
@@ -227,7 +227,7 @@ def _natural_claims(config: Config, X: np.ndarray, y: np.ndarray, nat) -> tuple[
     t_end = config.step_size * ks[-1]
     rows = []
     for name in ("diagonal u²−v²", "deep linear (depth 3)"):
-        ks_p, f_h, f_half, w_p, _, _ = nat[name]
+        _, f_h, f_half, w_p, _, _ = nat[name]
         err_h = float(np.max(np.linalg.norm(f_h[1:] - f_lin_h[1:], axis=1) / np.linalg.norm(f_lin_h[1:], axis=1)))
         err_half = float(np.max(np.linalg.norm(f_half[1:] - f_lin_half[1:], axis=1)
                                 / np.linalg.norm(f_lin_half[1:], axis=1)))

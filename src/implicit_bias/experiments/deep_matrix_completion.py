@@ -45,6 +45,7 @@ class Config:
     """Matrix size and rank, observation counts, depths, init scale (‖W(0)‖_F) and GD budget.
 
     ``step_check``: the depths whose step size is halved (same training time) at m = ``few``.
+    ``step_factor``: h = step_factor · m at depth 1, h = step_factor · size² / (D σ₁^{2−2/D}) at depth D ≥ 2.
     """
 
     size: int = 100

@@ -29,7 +29,7 @@ from implicit_bias.engine import train
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.models.factorized import FactorizedModel
 from implicit_bias.optim.dropout import Dropout
-from implicit_bias.problems import Problem
+from implicit_bias.problems.matrix import full_matrix_problem
 from implicit_bias.references.dropout_optimum import dropout_optimum
 from implicit_bias.results import Result, at_least, at_most, is_true
 from implicit_bias.sweeps import log_spaced_steps
@@ -49,25 +49,12 @@ class Config:
     retain: float = 0.5
     init_scale: float = 0.1
     step_size: float = 0.5
-    sgd_step: float = 0.05
+    sgd_step_size: float = 0.05
     steps: int = 200_000
     tail_records: int = 400
     seeds: tuple[int, ...] = (0, 1, 2)
     problem_seed: int = 0
     dropout: bool = True
-
-
-def full_matrix_problem(singular_values, n_rows: int, n_cols: int, seed: int) -> tuple[Problem, np.ndarray]:
-    """(completion problem observing every entry of M, M): M = U diag(σ) Vᵀ with Haar U (n_rows, k), V (n_cols, k)."""
-    rng = np.random.default_rng(seed)
-    k = len(singular_values)
-    U, _ = np.linalg.qr(rng.standard_normal((n_rows, k)))
-    V, _ = np.linalg.qr(rng.standard_normal((n_cols, k)))
-    M = (U * np.asarray(singular_values)) @ V.T
-    rows, cols = np.divmod(np.arange(n_rows * n_cols), n_cols)
-    X = np.stack([rows, cols], axis=1)
-    return Problem(X, M[rows, cols], name=f"full {n_rows}x{n_cols} matrix",
-                   meta={"kind": "completion", "shape": (n_rows, n_cols), "seed": seed}), M
 
 
 def unit_products(params, width: int) -> np.ndarray:
@@ -123,7 +110,7 @@ def run(config: Config) -> Result:
     tail = np.isin(record_steps, tail_steps)
     sgd = train(model, losses.square, Dropout(width=config.width), problem, steps=K, record_steps=record_steps,
                 hparams={"seed": np.r_[seeds, seeds[0]], "retain": np.r_[np.full(len(seeds), theta), 1.0],
-                         "step_size": config.sgd_step}, description="dropout SGD and plain GD")
+                         "step_size": config.sgd_step_size}, description="dropout SGD and plain GD")
     gd = train(model, losses.square, Dropout(width=config.width, expected=True), problem, steps=K,
                hparams={"seed": seeds[:1], "retain": theta, "step_size": config.step_size}, n_records=24,
                description="GD on the expected dropout objective")

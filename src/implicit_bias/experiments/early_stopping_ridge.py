@@ -22,41 +22,18 @@ AISTATS 2019 (Lemma 5, Theorem 1, Theorem 6).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Mapping
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
 from implicit_bias import losses, optim
 from implicit_bias.engine import train
 from implicit_bias.experiments.registry import Entry
+from implicit_bias.models.linear import LinearModel
 from implicit_bias.metrics.risk import (PAPER_CONSTANT, design_spectrum, early_stopping_constant, gd_risk,
                                         gf_risk, mp_gf_risk, mp_ridge_risk, ridge_risk)
 from implicit_bias.problems.problem import Problem
 from implicit_bias.results import Result, at_most, close_to, is_true
-
-
-@dataclass(frozen=True, eq=True)
-class UnitTargetModel:
-    """f(x) = ⟨w, x⟩ − e_j with j = hp["seed"]: trained on y = 0 it is GD on the unit target e_j, so a
-    sweep over j = 0..n−1 measures the linear map y ↦ w_k column by column (params {"w", "j"}; j is never
-    differentiated)."""
-
-    n_features: int
-    n_samples: int
-    name: str = "unit-target-linear"
-
-    def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> dict:
-        return {"w": jnp.zeros(self.n_features), "j": jnp.asarray(hp["seed"], dtype=jnp.float64)}
-
-    def predict(self, params: dict, X: jax.Array) -> jax.Array:
-        j = jax.lax.stop_gradient(params["j"])
-        return X @ params["w"] - (jnp.arange(X.shape[0]) == j).astype(X.dtype)
-
-    def end_to_end(self, params: dict) -> jax.Array:
-        return params["w"]
 
 
 @dataclass(frozen=True)
@@ -83,8 +60,9 @@ def _gd_map(X: np.ndarray, steps: int, description: str):
     n, d = X.shape
     s_max = float(np.linalg.eigvalsh(X.T @ X / n).max())
     h = 1.0 / s_max
-    out = train(UnitTargetModel(d, n), losses.square, optim.GD(), Problem(X, np.zeros(n)), steps=steps,
-                step_size=h, hparams={"seed": np.arange(n)}, n_records=40, description=description)
+    # configuration j trains on the unit target e_j (its own targets): the map y ↦ w_k column by column
+    out = train(LinearModel(d), losses.square, optim.GD(), Problem(X, np.zeros(n)), steps=steps,
+                step_size=h, config_data={"y": np.eye(n)}, n_records=40, description=description)
     return out.steps, np.transpose(out.records["w"], (1, 2, 0)), h  # (R, d, n)
 
 

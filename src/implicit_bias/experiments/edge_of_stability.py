@@ -40,13 +40,13 @@ from jax.flatten_util import ravel_pytree
 from implicit_bias import losses
 from implicit_bias.engine import train
 from implicit_bias.errors import InputError
-from implicit_bias.experiments.dropout_nuclear import full_matrix_problem
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.models.factorized import FactorizedModel
 from implicit_bias.optim import GD, Flow
 from implicit_bias.optim.normalized_decay import GradientNormalizedGD
 from implicit_bias.problems import Problem
+from implicit_bias.problems.matrix import full_matrix_problem
 from implicit_bias.results import Result, at_least, at_most, close_to, is_true
 
 FLAT_OPTIMIZERS = ("normalized", "gd")
@@ -84,13 +84,14 @@ class SharpnessRecord:
 class Config:
     """Scalar inits (x0, y0), GD's step sweep, normalized GD's schedule, the matrix model's sizes and steps.
 
+    Normalized GD starts at h = ``flat_step_size``; ``small_step_size`` is the small GD step of the sharp control (× m on the matrix model).
     ``flat_optimizer="gd"`` replaces normalized GD by GD with a small step (the negative control)."""
 
     inits: tuple[tuple[float, float], ...] = ((2.0, 0.1), (0.12, 2.1), (1.9, 0.2))
     step_sizes: tuple[float, ...] = (0.5, 0.55, 0.6, 0.65)
-    small_step: float = 0.01
+    small_step_size: float = 0.01
     steps: int = 20_000
-    flat_step: float = 0.5
+    flat_step_size: float = 0.5
     decay_power: float = 0.75
     decay_steps: float = 100.0
     matrix_singular_values: tuple[float, ...] = (1.0, 0.6, 0.3)
@@ -109,8 +110,8 @@ def _shape(x0: float, y0: float) -> tuple[float, float]:
 
 def _flat_optimizer(config: Config, scale: float = 1.0):
     if config.flat_optimizer == "normalized":
-        return GradientNormalizedGD(decay_power=config.decay_power, decay_steps=config.decay_steps), config.flat_step
-    return GD(), config.small_step * scale
+        return GradientNormalizedGD(decay_power=config.decay_power, decay_steps=config.decay_steps), config.flat_step_size
+    return GD(), config.small_step_size * scale
 
 
 def _scalar(config: Config):
@@ -130,7 +131,7 @@ def _scalar(config: Config):
     A, H = len(alpha), len(hs)
     gd = train(model, losses.square, GD(), problem, steps=config.steps,
                hparams={"init_scale": np.r_[np.repeat(alpha, H), alpha], "init_shape": np.r_[np.repeat(shape, H), shape],
-                        "step_size": np.r_[np.tile(hs, A), np.full(A, config.small_step)]},
+                        "step_size": np.r_[np.tile(hs, A), np.full(A, config.small_step_size)]},
                record=record, n_records=32, description="GD step sweep, scalar model")
     opt, h = _flat_optimizer(config)
     flat = train(model, losses.square, opt, problem, steps=config.steps,
@@ -147,7 +148,7 @@ def _matrix(config: Config):
                             init_scale=config.matrix_init_scale, kind="completion")
     seeds = np.asarray(config.seeds)
     gd = train(model, losses.square, GD(), problem, steps=config.matrix_steps,
-               hparams={"seed": seeds, "step_size": config.small_step * m}, n_records=16, record_end_to_end=True,
+               hparams={"seed": seeds, "step_size": config.small_step_size * m}, n_records=16, record_end_to_end=True,
                description="GD, matrix model")
     opt, h = _flat_optimizer(config, scale=m)
     flat = train(model, losses.square, opt, problem, steps=config.matrix_steps,
@@ -225,7 +226,7 @@ def run(config: Config) -> Result:
                 float(np.max(fin_big * hs[None, :] / 2)), 1.0 + 1e-9),
         close_to("GD: final sharpness strictly decreases as h grows (fraction of consecutive h pairs, all inits)",
                  float(np.mean(np.diff(fin_big, axis=1) < 0)), 1.0, 0.0),
-        at_most(f"GD with a small step (h = {config.small_step:g}) stays sharp: max |λ_max(end) − S_flow| / S_flow",
+        at_most(f"GD with a small step (h = {config.small_step_size:g}) stays sharp: max |λ_max(end) − S_flow| / S_flow",
                 float(np.max(np.abs(fin[small] - S0) / S0)), 1e-2),
         at_most("scalar: max over inits of the flow-limit sharpness √((x² − y²)² + 4) at the last iterate − 2 "
                 "(flattest minimum: 2)", float(np.max(flat_gfs - 2.0)), 1e-6),

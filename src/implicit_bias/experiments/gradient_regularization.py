@@ -44,13 +44,17 @@ import pandas as pd
 from implicit_bias import losses
 from implicit_bias.engine import train
 from implicit_bias.experiments.registry import Entry
-from implicit_bias.experiments.sgd_diagonal import effective_alpha
 from implicit_bias.metrics.rates import fit_loglog_slope
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.optim import GD
 from implicit_bias.optim.modified import IGRFlow
 from implicit_bias.problems import Problem, sparse_regression
-from implicit_bias.references import diagonal_flow_limit, min_l1_interpolator, q_alpha_interpolator
+from implicit_bias.references import (
+    diagonal_flow_limit,
+    fit_q_alpha_scale,
+    min_l1_interpolator,
+    q_alpha_interpolator,
+)
 from implicit_bias.results import Result, at_least, at_most, close_to
 
 
@@ -135,7 +139,7 @@ def _seed_run(config: Config, seed: int) -> dict:
     w_gd = np.array([_finish(X, y, gd.params, i) for i in range(len(hs))])
     w_q = q_alpha_interpolator(X, y, alpha).solution
     w_l1 = min_l1_interpolator(X, y).solution
-    fits = [effective_alpha(X, y, limits[i], alpha) for i in range(len(lams))]
+    fits = [fit_q_alpha_scale(X, y, limits[i], alpha) for i in range(len(lams))]
     return {"lams": lams, "hs": hs, "formula": np.array(formula), "products": np.array(products),
             "alpha_eff": np.array([f[0] for f in fits]), "fit_residual": np.array([f[1] for f in fits]),
             "l1": np.abs(limits[: len(lams)]).sum(axis=1), "l1_min": float(np.abs(w_l1).sum()),

@@ -7,9 +7,10 @@ w_g = u_g² v_g (one scalar per group, Li et al. 2023) switches whole groups on,
 to find a few groups and recovers w* from fewer samples. The minimum group-norm interpolator
 (group basis pursuit) is shown for reference.
 
-All sample sizes run in one compiled program per model: the rows beyond n of the largest
-design are masked out of the loss, which is rescaled to the mean over the n rows kept, so
-each configuration is exactly GD on its own n-sample problem.
+All sample sizes run in one compiled program per model: each configuration carries its own sample
+weights (1/n on the first n rows of the largest design, 0 beyond; the engine's ``config_data``), so
+each configuration is exactly GD on its own n-sample problem, and the engine's final loss and
+convergence flags are those of that problem.
 
 References: Li, Nguyen, Hegde, Wong, "Implicit regularization for group sparsity", ICLR 2023;
 Woodworth et al. 2020 (diagonal networks); Yuan & Lin 2006 (group lasso).
@@ -18,7 +19,6 @@ Woodworth et al. 2020 (diagonal networks); Yuan & Lin 2006 (group lasso).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import ClassVar
 
 import jax.numpy as jnp
 import numpy as np
@@ -30,43 +30,24 @@ from implicit_bias.experiments._seeds import over_seeds
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.models.grouped import GroupedDiagonalModel
-from implicit_bias.optim.base import StepOptimizer
+from implicit_bias.optim import GD
 from implicit_bias.problems import Problem
 from implicit_bias.references import min_group_norm_interpolator, min_l1_interpolator, q_alpha_interpolator
 from implicit_bias.results import Result, at_least, at_most
 
 
-def _row_mask(X, hp):
-    return (jnp.arange(X.shape[0]) < hp["n_used"]).astype(X.dtype)
-
-
-@dataclass(frozen=True)
-class FirstRowsGD(StepOptimizer):
-    """GD on the mean loss over the first ``hp["n_used"]`` rows only: (n_max/n)·L(masked rows) = L_n."""
-
-    name: ClassVar[str] = "first-rows-gd"
-
-    def modify_objective(self, objective):
-        def masked(params, X, y, hp):
-            mask = _row_mask(X, hp)
-            return objective(params, X * mask[:, None], y * mask, hp) * (X.shape[0] / hp["n_used"])
-
-        return masked
-
-
 @dataclass(frozen=True)
 class RecoveryRecord:
-    """Records the loss on the rows used and ‖w − w*‖/‖w*‖ (w* as a tuple, so the record is hashable)."""
+    """Records the loss on the rows used (the configuration's own sample weights) and ‖w − w*‖/‖w*‖ (w* as a
+    tuple, so the record is hashable)."""
 
     model: object
     w_star: tuple[float, ...]
 
     def __call__(self, params, hp, data):
         w = self.model.end_to_end(params)
-        mask = _row_mask(data["X"], hp)
-        r = (data["X"] @ w - data["y"]) * mask
         w_star = jnp.asarray(self.w_star)
-        return {"loss": 0.5 * jnp.sum(r ** 2) / hp["n_used"],
+        return {"loss": losses.square.value(data["X"] @ w, data["y"], data["weights"]),
                 "error": jnp.linalg.norm(w - w_star) / jnp.linalg.norm(w_star)}
 
 
@@ -125,14 +106,15 @@ def _run_one(config: Config) -> Result:
     problem, groups = group_sparse_problem(int(ns.max()), config.n_features, config.group_size, config.active_groups,
                                            config.seed)
     X, y, w_star = problem.X, problem.y, problem.w_star
-    hp = {"n_used": ns.astype(float)}
+    # configuration i trains on the first ns[i] rows: its own sample weights, 1/n on those rows
+    rows = {"weights": (np.arange(int(ns.max()))[None, :] < ns[:, None]).astype(float)}
     models = {"grouped network": GroupedDiagonalModel(config.n_features, groups=config.group_size,
                                                       init_scale=config.init_scale),
               "diagonal network": DiagonalModel(config.n_features, init_scale=config.diagonal_init_scale)}
     errors, frames, fitted = {}, [], {}
     for name, model in models.items():
-        out = train(model, losses.square, FirstRowsGD(), problem, steps=config.steps, step_size=config.step_size,
-                    hparams=hp, n_records=24, record=RecoveryRecord(model, tuple(w_star.tolist())), description=name)
+        out = train(model, losses.square, GD(), problem, steps=config.steps, step_size=config.step_size,
+                    config_data=rows, n_records=24, record=RecoveryRecord(model, tuple(w_star.tolist())), description=name)
         errors[name] = out.records["error"][:, -1]
         fitted[name] = out.records["loss"][:, -1] / out.records["loss"][:, 0]
         frames.append(out.metrics_frame(series=name.split()[0], metrics=("loss", "error")))

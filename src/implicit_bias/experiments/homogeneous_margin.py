@@ -22,7 +22,7 @@ Du, Hu, Lee, "Algorithmic regularization in learning deep homogeneous models", N
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -38,28 +38,10 @@ from implicit_bias.experiments.registry import Entry
 from implicit_bias.metrics.kkt import (gradient_alignment, homogeneous_normalized_margin, kkt_residual,
                                        layer_balance, smoothed_margin)
 from implicit_bias.models.mlp import MLP
-from implicit_bias.optim.base import StepOptimizer
+from implicit_bias.optim.homogeneous_margin import HomogeneousMarginGD
 from implicit_bias.problems import Problem
 from implicit_bias.metrics import fit_loglog_slope
 from implicit_bias.results import Result, at_least, at_most, close_to, is_true
-
-
-@dataclass(frozen=True)
-class MarginGD(StepOptimizer):
-    """GD on log L with the step scaled by ρ^{−(2D−2)}: θ ← θ − h ∇L/(L ρ^{2D−2}), ρ = ‖θ‖."""
-
-    model: Any = None
-    name: ClassVar[str] = "margin-gd"
-    uses_log_loss: ClassVar[bool] = True
-
-    def modify_objective(self, objective):
-        power = self.model.homogeneity_degree - 1
-
-        def scaled(params, X, y, hp):
-            rho2 = jnp.sum(self.model.end_to_end(params) ** 2)
-            return objective(params, X, y, hp) / jax.lax.stop_gradient(rho2 ** power)
-
-        return scaled
 
 
 @dataclass(frozen=True)
@@ -134,7 +116,7 @@ def _one(config: Config, problem: Problem, depth: int, loss_name: str, claims: l
     model = MLP(config.n_features, (config.width,) * (depth - 1), activation="relu", init_scale=config.init_scale)
     D = model.homogeneity_degree
     loss = losses.get_loss(loss_name)
-    out = train(model, loss, MarginGD(model=model), problem, steps=config.steps, step_size=config.step_size,
+    out = train(model, loss, HomogeneousMarginGD(), problem, steps=config.steps, step_size=config.step_size,
                 hparams={"seed": np.arange(config.n_inits)}, n_records=160, record=MarginRecord(model, loss),
                 description=f"margin GD depth {D} {loss_name}")
     frames.append(out.metrics_frame(series=f"depth{D}-{loss_name}", metrics=("log_loss",)))

@@ -38,7 +38,7 @@ class Config:
     """The T4 rotation seed, the T6 init scales, the blind fit's size and α, and a negative-control knob."""
 
     seed: int = 0
-    t6_scales: tuple[float, ...] = (1e-1, 1e-2)
+    t6_init_scales: tuple[float, ...] = (1e-1, 1e-2)
     n_samples: int = 3
     n_features: int = 8
     init_scale: float = 0.3
@@ -75,7 +75,7 @@ def _union(params: list[Parameterization], thetas: list[np.ndarray], Xs: list[np
 def run(config: Config) -> Result:
     claims, notes = [], []
     cases = issue_cases(config.seed)
-    t6 = [t6_case(s, config.seed) for s in config.t6_scales]
+    t6 = [t6_case(s, config.seed) for s in config.t6_init_scales]
     blind = _blind_case(config)
     idents = {c.name: identify(c.G, c.theta0, c.X, c.y, flow_check=False, seed=config.seed) for c in cases + t6}
     by = {c.name: c for c in cases + t6}
@@ -167,7 +167,7 @@ def run(config: Config) -> Result:
                                    sc["Q_alpha"].params["alpha"], config.init_scale, 1e-6))
     if len(t6) >= 2:
         l2 = [r["value"] for r in rows if r["metric"] == "l2_kkt_residual"]
-        slope = math.log(l2[0] / l2[-1]) / math.log(config.t6_scales[0] / config.t6_scales[-1])
+        slope = math.log(l2[0] / l2[-1]) / math.log(config.t6_init_scales[0] / config.t6_init_scales[-1])
         claims.append(close_to("T6: l2 residual ~ init scale (log-log slope)", slope, 1.0, 0.25,
                                "the hidden state is W1(0): its footprint shrinks with the init"))
     for k, c in enumerate(flow_cases):

@@ -32,6 +32,7 @@ from implicit_bias import losses
 from implicit_bias.engine import train
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.metrics.rates import fit_loglog_slope
+from implicit_bias.metrics.trajectory import ParamsRecord
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.models.linear import LinearModel
 from implicit_bias.models.mlp import MLP
@@ -39,17 +40,6 @@ from implicit_bias.optim import GD, Flow
 from implicit_bias.optim.modified import IGRFlow
 from implicit_bias.problems import Problem, sparse_regression
 from implicit_bias.results import Result, at_most, close_to, is_true
-
-
-@dataclass(frozen=True)
-class ParamsRecord:
-    """Records the flattened parameter vector θ and the loss (hashable, so the compiled program is kept)."""
-
-    model: object
-
-    def __call__(self, params, hp, data):
-        return {"theta": ravel_pytree(params)[0],
-                "loss": losses.square.value(self.model.predict(params, data["X"]), data["y"])}
 
 
 @dataclass(frozen=True)
@@ -87,14 +77,14 @@ def _distances(model, problem, config: Config):
     ks = np.asarray(sorted(config.step_counts), dtype=np.int64)
     hs = t / ks
     gd = train(model, losses.square, GD(), problem, steps=int(ks.max()), hparams={"step_size": hs},
-               record_steps=np.r_[0, ks], record=ParamsRecord(model), description="gd")
+               record_steps=np.r_[0, ks], record=ParamsRecord(model, losses.square), description="gd")
     at = np.searchsorted(gd.steps, ks)
     theta_gd = gd.records["theta"][np.arange(len(ks)), at]
     flow = train(model, losses.square, IGRFlow(solver="dopri8", rtol=config.rtol, atol=config.rtol * 1e-2),
                  problem, time_horizon=t, hparams={"step_size": hs}, record_steps=np.array([t]),
-                 record=ParamsRecord(model), description="modified flows")
+                 record=ParamsRecord(model, losses.square), description="modified flows")
     flow0 = train(model, losses.square, Flow(solver="dopri8", rtol=config.rtol, atol=config.rtol * 1e-2),
-                  problem, time_horizon=t, record_steps=np.array([t]), record=ParamsRecord(model),
+                  problem, time_horizon=t, record_steps=np.array([t]), record=ParamsRecord(model, losses.square),
                   description="plain flow")
     theta_flow = np.concatenate([flow0.records["theta"][:, -1], flow.records["theta"][:, -1]])
     plain = np.linalg.norm(theta_gd - theta_flow[0], axis=1)

@@ -35,7 +35,9 @@ from implicit_bias.results import Result, at_least, at_most
 
 @dataclass(frozen=True)
 class Config:
-    """Matrix size, target singular values, depths, init scale ‖W(0)‖_F, GD step factor and records."""
+    """Matrix size, target singular values, depths, init scale ‖W(0)‖_F, GD step factor and records.
+
+    ``step_factor``: h = step_factor · n² at depth 1, h = step_factor · n² / (D s₁^{2−2/D}) at depth D ≥ 2."""
 
     size: int = 40
     singular_values: tuple[float, ...] = (16.0, 8.0, 4.0, 2.0, 1.0)

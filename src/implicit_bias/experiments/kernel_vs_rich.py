@@ -19,7 +19,6 @@ rich regimes in overparametrized models", COLT 2020.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -30,23 +29,10 @@ from implicit_bias.errors import InputError
 from implicit_bias.experiments._seeds import over_seeds
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.models.diagonal import DiagonalModel, layer_init
-from implicit_bias.optim import Flow
+from implicit_bias.optim.paced_flow import PacedFlow
 from implicit_bias.problems import sparse_regression
 from implicit_bias.references import min_l1_interpolator, min_l2_interpolator, q_alpha_interpolator
 from implicit_bias.results import Result, at_most, close_to, is_true
-
-
-@dataclass(frozen=True)
-class PacedFlow(Flow):
-    """Gradient flow with its clock run at ``hp["speed"]``: dθ/dt = −speed·∇L (same path, rescaled time)."""
-
-    name: ClassVar[str] = "paced-flow"
-
-    def modify_objective(self, objective):
-        def paced(params, X, y, hp):
-            return hp.get("speed", 1.0) * objective(params, X, y, hp)
-
-        return paced
 
 
 def flow_speed(init_scale: np.ndarray, depth: int) -> np.ndarray:

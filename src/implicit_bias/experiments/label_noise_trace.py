@@ -11,9 +11,9 @@ so the products shrink at rates ∝ E g_j² ≈ σ²c_j/n², the column weights.
 
 Columns have unequal norms (scales log-uniform in [0.4, 2]), so weighted and unweighted ℓ1 differ.
 Every run (label noise and plain GD alike) is finished with the exact noise-free gradient flow from
-its last (|u|, |v|) (:func:`~implicit_bias.references.diagonal_flow_limit`; u_j v_j is conserved by the
-flow, so the limit's trace is (4/n) Σ c_j √(w_j² + 4u_j²v_j²)). Step sizes are ``step_fraction``/λ_max(∇²L)
-at initialization and the noise σ = ``noise_step``/h, so every α drifts at the same rate (∝ (hσ)²).
+its last (|u|, |v|) (:func:`~implicit_bias.references.diagonal_flow.diagonal_flow_finish`; u_j v_j is conserved by the
+flow, so the limit's trace is (4/n) Σ c_j √(w_j² + 4u_j²v_j²)). Step sizes are ``step_factor``/λ_max(∇²L)
+at initialization and the noise σ = ``step_times_noise``/h, so every α drifts at the same rate (∝ (hσ)²).
 
 References: Blanc, Gupta, Valiant, Valiant, COLT 2020; Damian, Ma, Lee, "Label noise SGD provably
 prefers flat global minimizers", NeurIPS 2021; Li, Wang, Arora, "What happens after SGD reaches zero
@@ -30,14 +30,14 @@ import pandas as pd
 
 from implicit_bias import losses
 from implicit_bias.engine import train
-from implicit_bias.errors import InputError, ReferenceFailure
+from implicit_bias.errors import InputError
 from implicit_bias.experiments.registry import Entry
-from implicit_bias.metrics.diagonal_curvature import hessian_trace
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.optim.gradient_noise import GradientNoiseGD
 from implicit_bias.optim.label_noise import LabelNoiseSGD
 from implicit_bias.problems import Problem
-from implicit_bias.references import diagonal_flow_limit, min_l1_interpolator, min_l2_interpolator
+from implicit_bias.references import min_l1_interpolator, min_l2_interpolator
+from implicit_bias.references.diagonal_flow import diagonal_flow_finish
 from implicit_bias.references.min_sharpness import min_sharpness_interpolator
 from implicit_bias.results import Result, at_least, at_most, is_true
 
@@ -63,6 +63,9 @@ class TraceRecord:
 class Config:
     """Problem, init scales (the largest in the kernel regime), step and noise scaling, seeds, steps.
 
+    The step size is h = ``step_factor`` / λ_max(∇²L) at initialization (per α), and the label noise
+    σ = ``step_times_noise`` / h, so hσ = ``step_times_noise`` is the same for every α.
+
     ``noise_on="gradient"`` replaces the label noise by isotropic gradient noise of the same total
     size at initialization (the negative control)."""
 
@@ -71,8 +74,8 @@ class Config:
     sparsity: int = 2
     data_seeds: tuple[int, ...] = (0, 1, 2)
     init_scales: tuple[float, ...] = (0.3, 2.0)
-    step_fraction: float = 0.05
-    noise_step: float = 0.1
+    step_factor: float = 0.05
+    step_times_noise: float = 0.1
     seeds: tuple[int, ...] = (0, 1, 2)
     steps: int = 30_000
     noise_on: str = "labels"
@@ -89,54 +92,6 @@ def unequal_columns(n_samples: int, n_features: int, sparsity: int, seed: int) -
                    meta={"seed": seed})
 
 
-def _flow_in_logs(X: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray, target: float) -> tuple[np.ndarray, np.ndarray]:
-    """Integrate the noise-free flow d log u/dt = −2g, d log v/dt = 2g (g = Xᵀ(Xw − y)/n) until ‖Xw − y‖ ≤ target
-    (Radau, rtol 1e-11): the same flow, carried in logarithms so that layers of 1e-300 neither underflow nor
-    stall the solver."""
-    from scipy.integrate import solve_ivp
-
-    n, d = X.shape
-    z0 = np.r_[np.log(u), np.log(v)]
-
-    def residual(z):
-        with np.errstate(over="ignore", invalid="ignore"):
-            return X @ (np.exp(2 * z[:d]) - np.exp(2 * z[d:])) - y
-
-    def rhs(t, z):
-        g = X.T @ residual(z) / n
-        return np.r_[-2 * g, 2 * g]
-
-    def close(t, z):
-        return float(np.linalg.norm(residual(z))) - target
-
-    close.terminal = True
-    sol = solve_ivp(rhs, (0.0, 1e6), z0, method="Radau", rtol=1e-11, atol=1e-11, events=close)
-    z = sol.y[:, -1]
-    return np.exp(z[:d]), np.exp(z[d:])
-
-
-def flow_finish(X: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, float]:
-    """(w, trace): the exact gradient-flow limit from (|u|, |v|) and its tr ∇²L (w depends on u, v only
-    through u², v², and the flow maps |u|, |v| as it maps u, v). When the final iterate is far from
-    interpolating and its layers span hundreds of orders of magnitude, the flow is first integrated in
-    logarithms until the residual is 1e-3‖y‖, and the exact limit is taken from there."""
-    u, v = np.abs(u), np.abs(v)
-    live = (u > 0) | (v > 0)  # a coordinate with u = v = 0 (underflowed) never moves: w_j = 0 exactly
-    Xl, ul, vl = X[:, live], u[live], v[live]
-    try:
-        wl, _ = diagonal_flow_limit(Xl, y, ul, vl)
-    except ReferenceFailure:
-        ul, vl = _flow_in_logs(Xl, y, ul, vl, 1e-3 * float(np.linalg.norm(y)))
-        wl, _ = diagonal_flow_limit(Xl, y, ul, vl)
-        u, v = u.copy(), v.copy()
-        u[live], v[live] = ul, vl
-    w = np.zeros(X.shape[1])
-    w[live] = wl
-    p = u * v  # conserved by the flow
-    a = np.sqrt(w * w + 4 * p * p)  # u² + v² at the limit
-    return w, float(hessian_trace(X, np.sqrt(a), np.zeros_like(a)))
-
-
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
@@ -148,8 +103,8 @@ def _one_problem(config: Config, seed: int):
     w_l1, w_l2 = min_l1_interpolator(X, y).solution, min_l2_interpolator(X, y).solution
     alphas = np.asarray(config.init_scales, dtype=float)
     lam0 = np.array([4.0 / n * np.linalg.eigvalsh(2 * a * a * X @ X.T)[-1] for a in alphas])  # λ_max at u = v = α
-    h = config.step_fraction / lam0
-    sigma = config.noise_step / h
+    h = config.step_factor / lam0
+    sigma = config.step_times_noise / h
     seeds = np.asarray(config.seeds)
     S, A = len(seeds), len(alphas)
     noisy = np.r_[np.ones(A * S), np.zeros(A)].astype(bool)  # A·S noisy runs, then plain GD per α
@@ -166,7 +121,7 @@ def _one_problem(config: Config, seed: int):
         hp[key] = np.where(noisy, np.r_[np.repeat(sigma_g, S), sigma_g], 0.0)
     out = train(model, losses.square, optimizer, problem, steps=config.steps, hparams=hp, n_records=24,
                 record=TraceRecord(model), description=f"label-noise GD and GD, data seed {seed}")
-    finals = [flow_finish(X, y, out.params["u"][i], out.params["v"][i]) if not out.diverged[i] else
+    finals = [diagonal_flow_finish(X, y, out.params["u"][i], out.params["v"][i]) if not out.diverged[i] else
               (np.full(config.n_features, np.nan), np.nan) for i in range(len(hp["seed"]))]
     W = np.stack([f[0] for f in finals])
     traces = np.array([f[1] for f in finals])

@@ -41,7 +41,9 @@ from implicit_bias.sweeps import zipped
 
 @dataclass(frozen=True)
 class Config:
-    """Data (x on S^{d−1}, y = √d·relu(x₁) − c), the α grid, widths, GD length and step factor η."""
+    """Data (x on S^{d−1}, y = √d·relu(x₁) − c), the α grid, widths, GD length and step factor η.
+
+    ``step_factor``: h = step_factor / (α² λ_max(K₀/n)), K₀ the NTK at initialization."""
 
     n_samples: int = 60
     n_features: int = 10

@@ -20,52 +20,23 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import jax
 import numpy as np
 import pandas as pd
 
 from implicit_bias import losses
 from implicit_bias.engine import train
+from implicit_bias.experiments._diagonal_outcomes import diagonal_outcomes
 from implicit_bias.experiments.registry import Entry
-from implicit_bias.metrics.curvature import curvature_at, record
+from implicit_bias.metrics.curvature import record
 from implicit_bias.metrics.rates import fraction_nonincreasing
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.models.mlp import MLP
 from implicit_bias.optim import GD, SGD
 from implicit_bias.problems import Problem, sparse_regression
+from implicit_bias.problems.smooth import smooth_regression
 from implicit_bias.references import min_l1_interpolator
 from implicit_bias.results import Result, at_least, at_most, close_to
 from implicit_bias.sweeps import grid
-
-
-def mlp_problem(n_samples: int, n_features: int, seed: int) -> Problem:
-    """y = sin(x₁) + x₂x₃/2 on Gaussian inputs: a smooth target a small MLP can fit."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_samples, n_features))
-    return Problem(X, np.sin(X[:, 0]) + 0.5 * X[:, 1] * X[:, 2], name="smooth regression")
-
-
-def diagonal_outcomes(outs: list, problem: Problem, model, trace_samples: int) -> list[dict[str, np.ndarray]]:
-    """Per run and configuration: ‖w‖₁, distance to the min-ℓ1 interpolator, sharpness and Hessian trace.
-
-    The curvature of every run's final parameters is measured in one compiled program.
-    """
-    w_l1 = min_l1_interpolator(problem.X, problem.y).solution
-    params = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs, 0), *[o.params for o in outs])
-    curv = curvature_at(model, losses.square, params, problem.X, problem.y, trace=True,
-                        trace_samples=trace_samples, iterations=30)
-    rows, start = [], 0
-    for out in outs:
-        sl = slice(start, start + out.n_configs)
-        start += out.n_configs
-        w = out.end_to_end
-        rows.append({"l1_norm": np.abs(w).sum(axis=1),
-                     "distance_to_min_l1": np.linalg.norm(w - w_l1, axis=1) / np.linalg.norm(w_l1),
-                     "sharpness": np.asarray(curv["sharpness"])[sl],
-                     "hessian_trace": np.asarray(curv["hessian_trace"])[sl],
-                     "final_loss": out.final_loss, "initial_loss": out.records["loss"][:, 0],
-                     "diverged": out.diverged})
-    return rows
 
 
 def means_by(values: np.ndarray, keys: np.ndarray, levels: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -104,7 +75,7 @@ class Config:
 
 
 def _mlp_sweep(config: Config):
-    problem = mlp_problem(config.mlp_samples, config.mlp_features, config.seed)
+    problem = smooth_regression(config.mlp_samples, config.mlp_features, config.seed)
     model = MLP(config.mlp_features, widths=(config.mlp_width,), activation="tanh")
     hp = grid(step_size=np.asarray(config.step_sizes), seed=np.arange(config.mlp_seeds))
     out = train(model, losses.square, GD(), problem, steps=config.mlp_steps, hparams=hp, n_records=16,

@@ -42,7 +42,7 @@ class Config:
     steps: int = 200_000
     step_size: float = 1.0
     ngd_steps: int = 100_000
-    ngd_step: float = 0.5
+    ngd_step_size: float = 0.5
     time_horizon: float = 1e5
     flow_rtol: float = 1e-9
 
@@ -163,7 +163,7 @@ def _run_one(config: Config) -> Result:
         claims.append(is_true(f"flow {loss.name}: ODE solvers finished (plain and time-changed)",
                               bool(flow.solver_ok.all() and plain.solver_ok.all()), kind="guard"))
 
-        ngd = train(model, loss, optim.NormalizedGD(), problem, steps=config.ngd_steps, step_size=config.ngd_step,
+        ngd = train(model, loss, optim.NormalizedGD(), problem, steps=config.ngd_steps, step_size=config.ngd_step_size,
                     n_records=40, description=f"normalized GD {loss.name}")
         claims.append(at_most(f"normalized GD {loss.name}: 1 − cos(w, ŵ) at the end",
                               float(angle_gap(ngd.end_to_end[0], w_hat)), 1e-6))
@@ -176,7 +176,7 @@ def _run_one(config: Config) -> Result:
     ex_gd = train(LinearModel(2), losses.exp, optim.GD(), example, steps=config.steps // 4, step_size=0.1,
                   n_records=30, description="GD 2-D")
     ex_ngd = train(LinearModel(2), losses.exp, optim.NormalizedGD(), example, steps=config.ngd_steps // 4,
-                   step_size=config.ngd_step, description="normalized GD 2-D")
+                   step_size=config.ngd_step_size, description="normalized GD 2-D")
     claims.append(at_most("2-D example: normalized GD 1 − cos(w, (0.5, 0.5))",
                           float(angle_gap(ex_ngd.end_to_end[0], ex_svm.solution)), 1e-6))
     ex_gap = angle_gap(ex_gd.records["w"][0, 1:], ex_svm.solution)

@@ -39,9 +39,9 @@ class Config:
     steps: int = 40_000
     step_size: float = 1.0
     sgd_batch: int = 8
-    sgd_step: float = 0.5
-    momentum_step: float = 0.2
-    adam_step: float = 0.01
+    sgd_step_size: float = 0.5
+    momentum_step_size: float = 0.2
+    adam_step_size: float = 0.01
     time_horizon: float = 1e5
     tolerance: float = 1e-8
     interpolation: float = 1e-12
@@ -51,11 +51,11 @@ class Config:
 def _methods(config: Config) -> dict[str, tuple[object, dict]]:
     return {
         "gd": (optim.GD(), {"steps": config.steps, "step_size": config.step_size}),
-        "sgd": (optim.SGD(batch_size=config.sgd_batch), {"steps": config.steps, "step_size": config.sgd_step}),
-        "momentum": (optim.Momentum(beta=0.9), {"steps": config.steps, "step_size": config.momentum_step}),
-        "nesterov": (optim.Nesterov(beta=0.9), {"steps": config.steps, "step_size": config.momentum_step}),
+        "sgd": (optim.SGD(batch_size=config.sgd_batch), {"steps": config.steps, "step_size": config.sgd_step_size}),
+        "momentum": (optim.Momentum(momentum=0.9), {"steps": config.steps, "step_size": config.momentum_step_size}),
+        "nesterov": (optim.Nesterov(momentum=0.9), {"steps": config.steps, "step_size": config.momentum_step_size}),
         "flow": (optim.Flow(solver="kvaerno5", rtol=1e-10, atol=1e-12), {"time_horizon": config.time_horizon}),
-        "adam": (optim.Adam(), {"steps": config.steps, "step_size": config.adam_step}),
+        "adam": (optim.Adam(), {"steps": config.steps, "step_size": config.adam_step_size}),
     }
 
 

@@ -42,9 +42,9 @@ import scipy.linalg
 
 from implicit_bias import losses
 from implicit_bias.engine import train
-from implicit_bias.experiments.igr_backward_error import ParamsRecord
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.metrics.rates import fit_loglog_slope
+from implicit_bias.metrics.trajectory import ParamsRecord
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.models.linear import LinearModel
 from implicit_bias.models.mlp import MLP
@@ -135,7 +135,7 @@ def _distances(model, problem: Problem, config: Config) -> dict:
     M, T = len(ks), float(config.time_horizon)
     hb = train(model, losses.square, Momentum(), problem, steps=int(ks.max()),
                hparams={"step_size": hs, "momentum": betas}, record_steps=np.unique(np.r_[0, ks]),
-               record=ParamsRecord(model), description="heavy ball")
+               record=ParamsRecord(model, losses.square), description="heavy ball")
     theta_hb = hb.records["theta"][np.arange(M), np.searchsorted(hb.steps, ks)]
     lagged = h_eff * (ks - start_lag(betas))
     times = np.unique(np.r_[lagged, T])
@@ -143,7 +143,7 @@ def _distances(model, problem: Problem, config: Config) -> dict:
     factor = np.r_[np.full(M, config.coefficient_factor), np.zeros(M)]
     out = train(model, losses.square, flow, problem, time_horizon=T,
                 hparams={"step_size": np.tile(hs, 2) * factor, "momentum": np.tile(betas, 2)},
-                record_steps=times, record=ParamsRecord(model), description="modified flows")
+                record_steps=times, record=ParamsRecord(model, losses.square), description="modified flows")
     rec = out.records["theta"]
     at = np.searchsorted(times, lagged)
     modified, plain = rec[np.arange(M), at], rec[M + np.arange(M), at]

@@ -27,6 +27,7 @@ from implicit_bias.metrics import distance_to_rowspan_affine
 from implicit_bias.models.activations import activation, check_activation, check_targets
 from implicit_bias.models.neuron import NeuronModel
 from implicit_bias.problems import Problem
+from implicit_bias.references.neuron import neuron_flow_limit
 from implicit_bias.results import Result, at_least, at_most, is_true
 from implicit_bias.sweeps import grid
 
@@ -36,7 +37,10 @@ _SLOPE_BOUND = {"identity": 1.0, "leaky-relu": 1.0, "tanh": 1.0, "sigmoid": 0.25
 
 @dataclass(frozen=True)
 class Config:
-    """Data (n < d, X_ij ~ N(0, 1/d), y = c·ψ(Xw*), w* ~ N(0, I)), GD length, inits, the ReLU sweep."""
+    """Data (n < d, X_ij ~ N(0, 1/d), y = c·ψ(Xw*), w* ~ N(0, I)), GD length, inits, the ReLU sweep.
+
+    ``step_factor``: h = step_factor · n / (sup ψ'² σ_max(X)²), a multiple of the inverse curvature bound.
+    ``relu_spread_init_scale``: the ReLU limits from every init scale at least this large must spread."""
 
     n_samples: int = 30
     n_features: int = 80
@@ -55,7 +59,7 @@ class Config:
     relu_inits: int = 24
     relu_steps: int = 100_000
     interpolation_tol: float = 1e-20
-    relu_spread_scale: float = 0.1
+    relu_spread_init_scale: float = 0.1
 
 
 def make_problem(config: Config, act: str) -> Problem:
@@ -113,9 +117,9 @@ def _monotone(config: Config, act: str, claims: list, frames: list, curves: dict
     out = train(model, losses.square, optim.GD(), problem, steps=config.steps, step_size=step_size(config, X, act),
                 hparams=hp, n_records=40, description=f"GD {act} neuron")
     frames.append(out.metrics_frame(series=f"gd-{act}", metrics=("loss",)))
-    ref = model.flow_limit(X, y)
+    ref = neuron_flow_limit(model, X, y)
     w0 = out.records["w"][:, 0]
-    limits = np.stack([model.flow_limit(X, y, w0=w) for w in w0])
+    limits = np.stack([neuron_flow_limit(model, X, y, w0=w) for w in w0])
     gap = np.linalg.norm(out.end_to_end - limits, axis=1) / np.linalg.norm(limits, axis=1)
     curves[act] = (out.steps[1:], np.linalg.norm(out.records["w"][0, 1:] - ref, axis=1) / np.linalg.norm(ref))
     claims.append(at_most(f"{act}: every run interpolates (max final loss)", float(np.max(out.final_loss)),
@@ -156,9 +160,9 @@ def _relu(config: Config, claims: list, frames: list) -> dict:
     if fits.sum() >= 2:
         claims.append(at_least("relu: zero-loss limits, min ‖w − ŵ‖/‖ŵ‖ to the min-norm ReLU interpolator ŵ",
                                dist[fits].min(), 1e-2, note=f"median {np.median(dist[fits]):.3f}"))
-    large = [v for a, v in spreads.items() if a >= config.relu_spread_scale]
+    large = [v for a, v in spreads.items() if a >= config.relu_spread_init_scale]
     if large:
-        claims.append(at_least(f"relu: zero-loss limits from init scale ≥ {config.relu_spread_scale:g} depend on the "
+        claims.append(at_least(f"relu: zero-loss limits from init scale ≥ {config.relu_spread_init_scale:g} depend on the "
                                "random init (min over those scales of the max pairwise distance / ‖ŵ‖)", min(large),
                                1e-2, note="spread per init scale: " + ", ".join(f"{a:g}: {v:.2g}" for a, v in
                                                                                spreads.items())

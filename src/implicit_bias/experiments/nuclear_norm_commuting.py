@@ -55,7 +55,7 @@ class Config:
     time_horizon: float = 1e5
     rtol: float = 1e-10
     limit_tolerance: float = 1e-6
-    smallest_scale: float = 1e-100
+    smallest_init_scale: float = 1e-100
     seed: int = 0
 
 
@@ -107,7 +107,7 @@ def run(config: Config) -> Result:
     alphas = np.sort(np.asarray(config.init_scales, dtype=float))[::-1]
     model = FactorizedModel((d, d), 2, init_kind="identity", kind="sensing")
     flow = optim.Flow(solver="tsit5", rtol=config.rtol, atol=1e-14)
-    grid = np.logspace(np.log10(alphas[0]), np.log10(config.smallest_scale), 30)
+    grid = np.logspace(np.log10(alphas[0]), np.log10(config.smallest_init_scale), 30)
     claims, frames, notes, curves = [], [], [], {}
     for k in range(config.n_problems):
         seed, tag = config.seed + k, f"problem {config.seed + k}"
@@ -156,7 +156,7 @@ def run(config: Config) -> Result:
         notes.append(f"{tag}: ‖W_nuc‖_* = {ref.objective:.4f} (rank {ref.info['rank_1e6']}); flow distances to it at "
                      f"α = {', '.join(f'{a:g}' for a in alphas)}: {', '.join(f'{x:.2e}' for x in dist)}; nuclear-norm "
                      f"excess {', '.join(f'{x:.1e}' for x in gap)}; flow vs exact limit "
-                     f"{', '.join(f'{x:.1e}' for x in to_exact)}; exact limit at α = {config.smallest_scale:g}: "
+                     f"{', '.join(f'{x:.1e}' for x in to_exact)}; exact limit at α = {config.smallest_init_scale:g}: "
                      f"{exact_grid[-1]:.1e} (rate α^δ, δ = {delta:.4f}, fitted {slope:.4f}); the depth-1 answer "
                      f"(min Frobenius) is at {float(relative_frobenius_error(frob.solution, ref.solution)):.2f}. "
                      f"Solver steps {out.solver_steps.tolist()}.")
@@ -179,5 +179,5 @@ ENTRY = Entry(
     run=run,
     full=Config(),
     quick=Config(size=10, n_measurements=5, rank=2, init_scales=(1e-2, 1e-4, 1e-6), n_problems=1, time_horizon=1e4,
-                 smallest_scale=1e-60),
+                 smallest_init_scale=1e-60),
 )

@@ -40,7 +40,7 @@ GEOMETRIES = (("GD (l2)", "l2", "l2", False), ("coordinate descent (l1)", "l1", 
 
 @dataclass(frozen=True)
 class Config:
-    """Data y = sign(x_1) (n < d), step h = step_scale / max_i ‖x_i‖_*², sign-GD steps sign_step·(1+k)^−sign_decay.
+    """Data y = sign(x_1) (n < d), step h = step_factor / max_i ‖x_i‖_*², sign-GD steps sign_step_size·(1+k)^−sign_decay.
 
     AdaGrad: every (step size, init scale) pair of ``adagrad_step_sizes`` × ``adagrad_init_scales`` for
     ``adagrad_steps`` steps (the accumulator is read from the gradient recorded at every step), then
@@ -51,8 +51,8 @@ class Config:
     n_features: int = 40
     seeds: tuple[int, ...] = (0, 1, 2)
     steps: int = 40_000
-    step_scale: float = 2.0
-    sign_step: float = 0.1
+    step_factor: float = 2.0
+    sign_step_size: float = 0.1
     sign_decay: float = 0.3
     precondition_range: float = 30.0
     adagrad_steps: int = 3000
@@ -75,7 +75,7 @@ def _ratios(w, X, y, optima, P):
 
 def _steepest(problem, P, config, model, optimizer):
     X = problem.X
-    hs = [config.sign_step if unit else config.step_scale / float(np.max(dual_norm(X, norm, P=P))) ** 2
+    hs = [config.sign_step_size if unit else config.step_factor / float(np.max(dual_norm(X, norm, P=P))) ** 2
           for _, _, norm, unit in GEOMETRIES]
     hp = {"norm_index": [float(STEEPEST_NORMS.index(norm)) for _, _, norm, _ in GEOMETRIES],
           "normalized": [float(unit) for *_, unit in GEOMETRIES], "step_size": hs,
@@ -97,7 +97,7 @@ def _adagrad(problem, config, model, optimizer, continuation, pairs):
     for s in scales:   # preconditioned GD in P = diag(s) is GD on x ↦ x/√s in v = √s ⊙ w
         Xs = problem.X / np.sqrt(s)
         cont = train(model, losses.exp, continuation, Problem(Xs, problem.y), steps=config.steps,
-                     step_size=config.step_scale / float(np.max(np.sum(Xs * Xs, axis=1))), n_records=8,
+                     step_size=config.step_factor / float(np.max(np.sum(Xs * Xs, axis=1))), n_records=8,
                      description="preconditioned GD in AdaGrad's P∞")
         finals.append(cont.end_to_end[0] / np.sqrt(s))
     return out.end_to_end, scales, frozen, np.array(finals)
@@ -206,8 +206,8 @@ def run(config: Config) -> Result:
                  note="raw AdaGrad already leans to its own metric (its 1/log t tail is too slow to finish)")]
     labels = [g[0] for g in GEOMETRIES]
     figures = _figures(steps0, curves, cross0, labels)
-    notes = [f"steepest steps: h = {config.step_scale:g} / max_i ‖x_i‖_*² on ∇ log L; sign-GD h_k = "
-             f"{config.sign_step:g} (1 + k)^−{config.sign_decay:g}; P = diag(geomspace(1, {config.precondition_range:g}, d)).",
+    notes = [f"steepest steps: h = {config.step_factor:g} / max_i ‖x_i‖_*² on ∇ log L; sign-GD h_k = "
+             f"{config.sign_step_size:g} (1 + k)^−{config.sign_decay:g}; P = diag(geomspace(1, {config.precondition_range:g}, d)).",
              "The l∞ max-margin LP is not unique on this data (a face of solutions); its margin is, and the claims use margins.",
              "AdaGrad pairs (step, init scale): " + ", ".join(f"({h:g}, {s:g})" for h, s in pairs)]
     return Result("optimization-geometry", asdict(config), claims, pd.concat(frames, ignore_index=True),

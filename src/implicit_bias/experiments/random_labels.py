@@ -7,9 +7,10 @@ network still reaches zero training error; test accuracy falls from its true-lab
 chance (1/2) at p = 1, and fitting random labels takes longer. Full-batch GD and minibatch SGD
 are compared: SGD noise is not what makes the true labels generalize (Geiping et al. 2021).
 
-All label sets and seeds of one optimizer are one vmapped program: the training targets hold a
-code whose k-th bit is the label of set k, and the optimizer's ``perturb_targets`` hook decodes
-the set ``hp["label_set"]`` (for the minibatch the step draws, so SGD sees consistent labels).
+All label sets and seeds of one optimizer are one vmapped program: each configuration trains on its own
+label set (the engine's per-configuration targets, ``config_data={"y": ...}``; SGD's minibatch takes the
+configuration's own labels of the samples it draws), so the engine's final loss and convergence flags are
+those of the labels actually trained on.
 
 References: Zhang, Bengio, Hardt, Recht, Vinyals, "Understanding deep learning requires rethinking
 generalization", ICLR 2017; Geiping, Goldblum, Pope, Moeller, Goldstein, "Stochastic training is
@@ -19,9 +20,8 @@ not necessary for generalization", ICLR 2022.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
@@ -31,44 +31,21 @@ from implicit_bias.engine import train
 from implicit_bias.errors import InputError
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.models.mlp import MLP
-from implicit_bias.optim.base import StepOptimizer
+from implicit_bias.optim import GD
 from implicit_bias.problems.datasets import corrupt_labels, load_binary
-from implicit_bias.problems.problem import Problem
 from implicit_bias.results import Result, at_least, at_most
 from implicit_bias.sweeps import grid
 
 
-def encode_label_sets(label_sets: np.ndarray) -> np.ndarray:
-    """Codes (n,) = Σ_k 2^k·[Y_k = +1] for label sets Y (K, n) of ±1 labels (K ≤ 30)."""
-    Y = np.asarray(label_sets)
-    bits = (Y > 0).astype(np.int64)
-    return (bits * (2 ** np.arange(Y.shape[0]))[:, None]).sum(axis=0).astype(np.float64)
-
-
-def decode_labels(codes: jax.Array, label_set: jax.Array) -> jax.Array:
-    """±1 labels of set k = ``label_set`` from the codes: 2·(⌊code / 2^k⌋ mod 2) − 1."""
-    bit = jnp.mod(jnp.floor(codes / jnp.exp2(label_set)), 2.0)
-    return 2.0 * bit - 1.0
-
-
-@dataclass(frozen=True)
-class LabelSetGD(StepOptimizer):
-    """GD (or SGD with ``batch_size``) on the label set ``hp["label_set"]`` decoded from coded targets."""
-
-    name: ClassVar[str] = "label-set-gd"
-
-    def perturb_targets(self, y: jax.Array, hp: Mapping[str, jax.Array], key: jax.Array) -> jax.Array:
-        return decode_labels(y, hp["label_set"])
-
-
 @dataclass(frozen=True)
 class LabelRecord:
-    """Records the logistic loss and the 0-1 error on the decoded training labels, and the test accuracy."""
+    """Records the logistic loss and the 0-1 error on the configuration's own training labels, and the test
+    accuracy (on the true labels)."""
 
     model: Any
 
     def __call__(self, params, hp, data):
-        y = decode_labels(data["y"], hp["label_set"])
+        y = data["y"]
         f = self.model.predict(params, data["X"])
         f_test = self.model.predict(params, data["X_test"])
         return {"loss": losses.logistic.value(f, y), "train_error": jnp.mean(f * y <= 0),
@@ -112,16 +89,17 @@ def run(config: Config) -> Result:
     label_sets = [corrupt_labels(base.y, p, seed=config.seed) for p in fractions]
     label_sets += [corrupt_labels(base.y, 1.0, seed=config.seed + 1000 * j) for j in range(1, config.n_random_sets)]
     level = np.r_[np.arange(len(fractions)), np.full(config.n_random_sets - 1, len(fractions) - 1)]
-    problem = Problem(base.X, encode_label_sets(np.stack(label_sets)), base.X_test, base.y_test, name=base.name,
-                      meta=base.meta)
+    problem = base
     model = MLP(base.n_features, (config.width,), activation="relu", bias=True)
-    hp = grid(label_set=np.arange(len(label_sets)), seed=np.arange(config.n_seeds))
-    group = level[hp["label_set"]]
+    index = grid(label_set=np.arange(len(label_sets)), seed=np.arange(config.n_seeds))
+    hp = {"seed": index["seed"]}
+    own = {"y": np.stack(label_sets)[index["label_set"]]}  # each configuration trains on its own label set
+    group = level[index["label_set"]]
     claims, frames, curves = [], [], {}
     acc_true = {}
     for name, batch in (("GD", None), ("SGD", config.batch_size)):
-        out = train(model, losses.logistic, LabelSetGD(batch_size=batch), problem, steps=config.steps,
-                    step_size=config.step_size, hparams=hp, n_records=60, record=LabelRecord(model),
+        out = train(model, losses.logistic, GD(batch_size=batch), problem, steps=config.steps,
+                    step_size=config.step_size, hparams=hp, config_data=own, n_records=60, record=LabelRecord(model),
                     description=f"{name} random labels")
         frames.append(out.metrics_frame(series=name.lower(), metrics=("loss", "train_error", "test_accuracy")))
         err, acc = out.records["train_error"], out.records["test_accuracy"]

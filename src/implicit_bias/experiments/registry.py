@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
+import re
 import typing
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -73,7 +74,17 @@ def _parse_value(field_type: Any, text: str, name: str) -> Any:
             return text
         if origin is tuple:
             (inner, *rest) = typing.get_args(field_type)
+            if typing.get_origin(inner) is tuple:  # a tuple of tuples: "(a,b),(c,d)"
+                groups = re.findall(r"\(([^()]*)\)", text)
+                if not groups and text.strip():
+                    raise ValueError(text)
+                return tuple(_parse_value(inner, g, name) for g in groups)
             parts = [p for p in text.replace("(", "").replace(")", "").split(",") if p.strip()]
+            if rest and rest[0] is not Ellipsis:  # tuple[X, Y]: one type per position
+                kinds = (inner, *rest)
+                if len(parts) != len(kinds):
+                    raise ValueError(text)
+                return tuple(_parse_value(k, p.strip(), name) for k, p in zip(kinds, parts))
             return tuple(_parse_value(inner, p.strip(), name) for p in parts)
     except ValueError:
         raise InputError(f"--set {name}={text}: expected a value of type {getattr(field_type, '__name__', field_type)}") from None
@@ -95,11 +106,6 @@ def apply_overrides(config: Any, overrides: dict[str, str]) -> Any:
         return dataclasses.replace(config, **changes)
     except (ValueError, TypeError) as err:
         raise InputError(f"invalid setting: {err}") from None
-
-
-def config_to_dict(config: Any) -> dict[str, Any]:
-    """A JSON-able dict of a configuration dataclass (tuples become lists)."""
-    return dataclasses.asdict(config)
 
 
 _CATALOG: dict[str, Entry] | None = None

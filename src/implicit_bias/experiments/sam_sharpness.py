@@ -31,12 +31,12 @@ import pandas as pd
 from implicit_bias import losses
 from implicit_bias.engine import train
 from implicit_bias.errors import InputError
-from implicit_bias.experiments.label_noise_trace import flow_finish
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.metrics.diagonal_curvature import manifold_sharpness
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.optim.sam import SAM
 from implicit_bias.problems import Problem
+from implicit_bias.references.diagonal_flow import diagonal_flow_finish
 from implicit_bias.references.min_sharpness import min_sharpness_interpolator
 from implicit_bias.results import Result, at_least, at_most, is_true
 
@@ -62,6 +62,9 @@ class CurvatureRecord:
 class Config:
     """Data search, init scale, SAM's (h, ρ) for each algorithm, 1-SAM's ascent batch, seeds, steps.
 
+    Full-batch SAM runs at h = ``step_size``, ρ = ``full_rho`` (GD at the same h, ρ = 0); 1-SAM at
+    h = ``one_sam_step_size``, ρ = ``one_rho``.
+
     ``one_sample_batch`` is the batch of the "1-SAM" runs: 1, or n for the negative control (ascent on
     the full batch)."""
 
@@ -70,9 +73,9 @@ class Config:
     data_seed: int = 0
     min_separation: float = 0.5
     init_scale: float = 0.5
-    full_step: float = 0.1
+    step_size: float = 0.1
     full_rho: float = 0.03
-    one_step: float = 0.03
+    one_sam_step_size: float = 0.03
     one_rho: float = 0.15
     one_sample_batch: int = 1
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -143,13 +146,13 @@ def run(config: Config) -> Result:
     S = len(seeds)
     kinds = ["full"] + ["one"] * S + ["gd"]
     hp = {"batch_size": np.r_[n, np.full(S, config.one_sample_batch), n],
-          "step_size": np.r_[config.full_step, np.full(S, config.one_step), config.full_step],
+          "step_size": np.r_[config.step_size, np.full(S, config.one_sam_step_size), config.step_size],
           "rho": np.r_[config.full_rho, np.full(S, config.one_rho), 0.0],
           "seed": np.r_[0, seeds, 0], "init_scale": config.init_scale}
     model = DiagonalModel(config.n_features)
     out = train(model, losses.square, SAM(), problem, steps=config.steps, hparams=hp, n_records=24,
                 record=CurvatureRecord(model), description="full-batch SAM, 1-SAM and GD")
-    finals = [flow_finish(X, y, out.params["u"][i], out.params["v"][i]) if not out.diverged[i]
+    finals = [diagonal_flow_finish(X, y, out.params["u"][i], out.params["v"][i]) if not out.diverged[i]
               else (np.full(config.n_features, np.nan), np.nan) for i in range(len(kinds))]
     W = np.stack([f[0] for f in finals])
     trace_ratio = np.array([f[1] for f in finals]) / tr.objective

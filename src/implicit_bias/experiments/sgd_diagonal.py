@@ -29,7 +29,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 
 from implicit_bias import losses, optim
 from implicit_bias.engine import train
@@ -37,19 +36,8 @@ from implicit_bias.experiments.registry import Entry
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.optim.label_noise import LabelNoiseSGD
 from implicit_bias.problems import Problem
-from implicit_bias.references import diagonal_flow_limit, min_l1_interpolator, q_alpha_interpolator
+from implicit_bias.references import diagonal_flow_limit, fit_q_alpha_scale, min_l1_interpolator
 from implicit_bias.results import Result, at_most, close_to
-
-
-def effective_alpha(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> tuple[float, float]:
-    """(α_eff, ‖w − w_Q(α_eff)‖/‖w‖): the scale whose Q interpolator is nearest to w, searched on
-    log α ∈ [log α − 12, log α + 2] (bounded Brent)."""
-    def gap(log_a: float) -> float:
-        return float(np.linalg.norm(q_alpha_interpolator(X, y, float(np.exp(log_a)), rtol=1e-10).solution - w))
-
-    res = minimize_scalar(gap, bounds=(np.log(alpha) - 12, np.log(alpha) + 2), method="bounded",
-                          options={"xatol": 1e-5})
-    return float(np.exp(res.x)), float(res.fun / np.linalg.norm(w))
 
 
 def uncentered_sparse_regression(n_samples: int, n_features: int, sparsity: int, mean: float, *, n_test: int,
@@ -66,8 +54,9 @@ def uncentered_sparse_regression(n_samples: int, n_features: int, sparsity: int,
 
 @dataclass(frozen=True)
 class Config:
-    """Problem (features x ~ N(μ1, I)), init scale α, GD's small step, the step sizes of SGD (batch 1) and of its
-    GD control, label noise, seeds, steps. ``interpolation``: guard on the final gradient-flow leg. ``closer`` and
+    """Problem (features x ~ N(μ1, I)), init scale α, GD's small step ``small_step_size``, the step sizes
+    ``step_sizes`` of SGD (batch 1) and of its GD control, label noise (σ = ``label_noise`` at h =
+    ``label_noise_step_size``), seeds, steps. ``interpolation``: guard on the final gradient-flow leg. ``closer`` and
     ``smaller_scale``: bounds on the worst seed's ratio to GD at the same step (1: without a stochastic effect the
     seeds scatter around 1, so the worst of several exceeds it)."""
 
@@ -77,10 +66,10 @@ class Config:
     feature_mean: float = 1.0
     seed: int = 0
     init_scale: float = 0.3
-    step_size: float = 0.01
+    small_step_size: float = 0.01
     step_sizes: tuple[float, ...] = (0.01, 0.02, 0.025)
     label_noise: float = 1.0
-    label_noise_step: float = 0.02
+    label_noise_step_size: float = 0.02
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
     steps: int = 5000
     interpolation: float = 1e-4
@@ -131,18 +120,18 @@ def run(config: Config) -> Result:
     X, y, alpha = problem.X, problem.y, config.init_scale
     w_l1 = min_l1_interpolator(X, y).solution
     model = DiagonalModel(config.n_features, init_scale=alpha)
-    gd_hs = np.r_[config.step_size, np.asarray(config.step_sizes, dtype=float)]
+    gd_hs = np.r_[config.small_step_size, np.asarray(config.step_sizes, dtype=float)]
     gd = train(model, losses.square, optim.GD(), problem, steps=config.steps, hparams={"step_size": gd_hs},
                n_records=24, description="GD (small step, and the control at each SGD step)")
     seeds = np.asarray(config.seeds)
-    steps = np.r_[np.repeat(config.step_sizes, len(seeds)), np.full(len(seeds), config.label_noise_step)]
+    steps = np.r_[np.repeat(config.step_sizes, len(seeds)), np.full(len(seeds), config.label_noise_step_size)]
     noise = np.r_[np.zeros(len(config.step_sizes) * len(seeds)), np.full(len(seeds), config.label_noise)]
     hp = {"step_size": steps, "label_noise": noise, "seed": np.tile(seeds, len(config.step_sizes) + 1)}
     sto = train(model, losses.square, LabelNoiseSGD(batch_size=1), problem, steps=config.steps, hparams=hp,
                 n_records=24, description="SGD and label-noise SGD")
 
     def row(method, w, h, seed, end_move=0.0):
-        a_eff, fit = effective_alpha(X, y, w, alpha)
+        a_eff, fit = fit_q_alpha_scale(X, y, w, alpha)
         return {"method": method, "step_size": h, "seed": seed, "dist_l1": float(np.linalg.norm(w - w_l1) / np.linalg.norm(w_l1)),
                 "test_error": _test_error(problem, w), "alpha_eff": a_eff, "fit_residual": fit, "final_flow_move": end_move}
 
@@ -172,7 +161,7 @@ def run(config: Config) -> Result:
         at_most("every run had (nearly) interpolated: max ‖flow limit − last iterate‖ / ‖w_l1‖ over GD and plain SGD",
                 float(max(table[table.method == "sgd"].final_flow_move.max(), max(r["final_flow_move"] for r in gd_rows))
                       / np.linalg.norm(w_l1)), config.interpolation, kind="guard"),
-        close_to(f"GD (h = {config.step_size:g}): fitted α_eff / α (GD with a small step is the flow, whose limit is Q_α)",
+        close_to(f"GD (h = {config.small_step_size:g}): fitted α_eff / α (GD with a small step is the flow, whose limit is Q_α)",
                  gd_row["alpha_eff"] / alpha, 1.0, 0.05, kind="sanity", note=f"fit residual {gd_row['fit_residual']:.2g}"),
         at_most(f"SGD (batch 1, h = {h_big:g}): max over seeds of ‖w − w_l1‖ / GD's at the same step (stochasticity, "
                 "not the step, moves the limit towards min-l1)", float(sgd_big.dist_l1.max() / gd_big["dist_l1"]),
@@ -182,7 +171,7 @@ def run(config: Config) -> Result:
                 "effective scale)", float(sgd_big.alpha_eff.max() / gd_big["alpha_eff"]), config.smaller_scale),
         close_to("SGD: mean α_eff decreases with the step size (fraction of step-size pairs)",
                  float(np.mean(np.diff(sgd_mean) < 0)), 1.0, 0.0, note=f"means {np.round(sgd_mean, 4).tolist()}"),
-        at_most(f"label-noise SGD (σ = {config.label_noise:g}, h = {config.label_noise_step:g}): max over seeds of "
+        at_most(f"label-noise SGD (σ = {config.label_noise:g}, h = {config.label_noise_step_size:g}): max over seeds of "
                 "‖w − w_l1‖ / SGD's smallest", float(noisy.dist_l1.max() / sgd_big.dist_l1.min()), 0.9),
         at_most("label-noise SGD: max over seeds of α_eff / α", float(noisy.alpha_eff.max() / alpha), 0.5),
     ]

@@ -28,9 +28,9 @@ from jax.flatten_util import ravel_pytree
 
 from implicit_bias import losses
 from implicit_bias.engine import train
-from implicit_bias.experiments.igr_backward_error import ParamsRecord
 from implicit_bias.experiments.registry import Entry
 from implicit_bias.metrics.rates import fit_loglog_slope
+from implicit_bias.metrics.trajectory import ParamsRecord
 from implicit_bias.models.diagonal import DiagonalModel
 from implicit_bias.optim import SGD, Flow
 from implicit_bias.optim.modified import SGDModifiedFlow
@@ -86,7 +86,7 @@ def run(config: Config) -> Result:
     ks = np.round(t / hs).astype(np.int64)
     hp = grid(step_size=hs, seed=np.arange(config.n_shuffles))
     sgd = train(model, losses.square, SGD(batch_size=B), problem, steps=int(ks.max()), hparams=hp,
-                record_steps=np.unique(np.r_[0, ks]), record=ParamsRecord(model), description="sgd shuffles")
+                record_steps=np.unique(np.r_[0, ks]), record=ParamsRecord(model, losses.square), description="sgd shuffles")
     steps = list(sgd.steps)
     mean, mc_error = [], []
     for h, k in zip(hs, ks):
@@ -99,9 +99,9 @@ def run(config: Config) -> Result:
     flow_hp = {"step_size": np.r_[hs, hs], "n_batches": np.r_[np.ones(L), np.full(L, float(m))]}
     flows = train(model, losses.square, SGDModifiedFlow(solver="dopri8", rtol=config.rtol, atol=config.rtol * 1e-2,
                                                         n_batches=m), problem, time_horizon=t, hparams=flow_hp,
-                  record_steps=np.array([t]), record=ParamsRecord(model), description="modified flows")
+                  record_steps=np.array([t]), record=ParamsRecord(model, losses.square), description="modified flows")
     plain = train(model, losses.square, Flow(solver="dopri8", rtol=config.rtol, atol=config.rtol * 1e-2), problem,
-                  time_horizon=t, record_steps=np.array([t]), record=ParamsRecord(model), description="plain flow")
+                  time_horizon=t, record_steps=np.array([t]), record=ParamsRecord(model, losses.square), description="plain flow")
     theta = np.concatenate([plain.records["theta"][:, -1], flows.records["theta"][:, -1]])
     d_plain = np.linalg.norm(mean - theta[0], axis=1)
     d_gd = np.linalg.norm(mean - theta[1:1 + L], axis=1)

@@ -37,19 +37,22 @@ from implicit_bias.results import Result, at_least, at_most, close_to
 
 @dataclass(frozen=True)
 class Config:
-    """Tensor sizes, the σ sweeps per order, the unbalanced control, the GD step sweep, seeds."""
+    """Tensor sizes, the σ sweeps per order, the unbalanced control, the GD step sweep, seeds.
+
+    The flow of order N runs to T = ``horizon_factor`` / min σ^(N−2) (the first jump time scales as σ^−(N−2));
+    GD is compared with the flow at the common time ``gd_time_horizon``."""
 
     dim: int = 4
     n_components: int = 4
     target_weights: tuple[float, ...] = (1.0, 0.5)
     observed_fraction: float = 0.5
-    init_scales_order3: tuple[float, ...] = (0.02, 0.04, 0.08)
-    init_scales_order4: tuple[float, ...] = (0.05, 0.1, 0.2)
-    horizon: float = 1000.0
+    order3_init_scales: tuple[float, ...] = (0.02, 0.04, 0.08)
+    order4_init_scales: tuple[float, ...] = (0.05, 0.1, 0.2)
+    horizon_factor: float = 1000.0
     tilt: float = 0.5
     gd_init_scale: float = 0.08
     gd_step_sizes: tuple[float, ...] = (0.005, 0.01, 0.02)
-    gd_time: float = 250.0
+    gd_time_horizon: float = 250.0
     rtol: float = 1e-9
     n_records: int = 240
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -105,11 +108,11 @@ def run(config: Config) -> Result:
         worst.setdefault(name, []).append(float(value))
 
     for seed in config.seeds:
-        for order, sigmas in ((3, config.init_scales_order3), (4, config.init_scales_order4)):
+        for order, sigmas in ((3, config.order3_init_scales), (4, config.order4_init_scales)):
             p = _problem(config, order, seed)
             r_star = len(config.target_weights)
             model = TensorModel(order, config.n_components, config.dim)
-            horizon = config.horizon / min(sigmas) ** (order - 2)
+            horizon = config.horizon_factor / min(sigmas) ** (order - 2)
             hp = {"init_scale": np.r_[sigmas, sigmas[-1]], "init_tilt": np.r_[np.zeros(len(sigmas)), config.tilt],
                   "seed": seed}
             out = train(model, losses.square, optim.Flow(rtol=config.rtol, atol=1e-14), p, time_horizon=horizon,
@@ -138,12 +141,12 @@ def run(config: Config) -> Result:
                           .assign(order=order, seed=seed))
             notes.append(f"seed {seed}, order {order}: first jump times {', '.join(f'{j:.4g}' for j in jumps)} at σ = "
                          f"{', '.join(map(str, sigmas))}; unobserved-entry errors {', '.join(f'{e:.2e}' for e in errs)}")
-        # GD: O(h) violation at the common time gd_time (config j reaches it at step K / 2^j)
+        # GD: O(h) violation at the common time gd_time_horizon (config j reaches it at step K / 2^j)
         p = _problem(config, 3, seed)
         model = TensorModel(3, config.n_components, config.dim)
         hs = np.sort(np.asarray(config.gd_step_sizes))
-        K = int(round(config.gd_time / hs[0]))
-        at = np.array([int(round(config.gd_time / h)) for h in hs])
+        K = int(round(config.gd_time_horizon / hs[0]))
+        at = np.array([int(round(config.gd_time_horizon / h)) for h in hs])
         rec_steps = np.unique(np.r_[0, at, np.geomspace(1, K, 20).astype(int)])
         gd = train(model, losses.square, optim.GD(), p, steps=K, hparams={"step_size": hs, "init_scale": config.gd_init_scale,
                                                                           "seed": seed},
@@ -155,7 +158,7 @@ def run(config: Config) -> Result:
         keep("gd_diverged", float(gd.diverged.any()))
         keep("gd_slope", fit_loglog_slope(hs, gd_viol))
         keep("gd_imbalance_slope", fit_loglog_slope(hs, gd_imb))
-        notes.append(f"seed {seed}: GD up to t = {config.gd_time:g} at h = {', '.join(map(str, hs))}: factor imbalance "
+        notes.append(f"seed {seed}: GD up to t = {config.gd_time_horizon:g} at h = {', '.join(map(str, hs))}: factor imbalance "
                      f"{', '.join(f'{x:.2e}' for x in gd_imb)}; identity violation {', '.join(f'{x:.2e}' for x in gd_viol)}")
 
     mn, mx = (lambda k: min(worst[k])), (lambda k: max(worst[k]))

@@ -58,11 +58,6 @@ class WeightsRecord:
         return {"theta": params}
 
 
-def equilibrium_angle(step_size: float, weight_decay: float, momentum: float) -> float:
-    """√(2ηλ/(1 + μ)): the equilibrium angular update per step (Wan et al. 2021)."""
-    return float(np.sqrt(2 * step_size * weight_decay / (1 + momentum)))
-
-
 @dataclass(frozen=True)
 class Config:
     """Data, model, the algebra runs (η, λ, steps, minibatch), the equilibrium sweep (momenta, decays, window), seeds.

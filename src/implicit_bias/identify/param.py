@@ -18,19 +18,17 @@ equivalence to mirror descent", NeurIPS 2022 (the setting w = G(θ)).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import re
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from implicit_bias.errors import InputError
+from implicit_bias.models.base import Model
+from implicit_bias.plugins import load_callable
 
 
 def _halves(theta: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -88,30 +86,7 @@ def _import(spec: str) -> Callable:
     if not sep or not target or not attr.isidentifier():
         raise InputError(f"--param must be FILE.py:G, module:G or a registered form "
                          f"({', '.join([*FORMS, 'power-D', 'neuron'])}), got {spec!r}")
-    if target.endswith(".py"):
-        path = Path(target)
-        if not path.is_file():
-            raise InputError(f"parameterization file not found: {target}")
-        name = f"_identify_user_{abs(hash(str(path.resolve())))}"
-        module_spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(module_spec)
-        try:
-            sys.modules[name] = module
-            module_spec.loader.exec_module(module)
-        except Exception as err:  # noqa: BLE001 - the user's file: report it on one line
-            sys.modules.pop(name, None)
-            raise InputError(f"cannot import {target}: {type(err).__name__}: {err}") from None
-    else:
-        try:
-            module = importlib.import_module(target)
-        except Exception as err:  # noqa: BLE001
-            raise InputError(f"cannot import module {target!r}: {type(err).__name__}: {err}") from None
-    fn = getattr(module, attr, None)
-    if fn is None:
-        raise InputError(f"{target} has no attribute {attr!r}")
-    if not callable(fn):
-        raise InputError(f"{target}:{attr} is not callable")
-    return fn
+    return load_callable(spec, flag="--param")
 
 
 def check_theta(theta0: Any) -> np.ndarray:
@@ -165,12 +140,12 @@ def load_param(spec: str | Callable, theta0: Any, n_features: int) -> tuple[Para
 
 
 @dataclass(frozen=True, eq=False)
-class ParamModel:
+class ParamModel(Model):
     """The engine's model for w = G(θ): params θ (p,) start at θ0, f = X G(θ), end-to-end w = G(θ)."""
 
     param: Parameterization
     theta0: np.ndarray = field(repr=False)
-    name: str = "identify"
+    name: ClassVar[str] = "identify"
 
     @property
     def n_features(self) -> int:

@@ -59,12 +59,6 @@ def effective_rank(W: np.ndarray | None = None, *, sigma: np.ndarray | None = No
     return np.where(total[..., 0] > 0, np.exp(h), 0.0)
 
 
-def numerical_rank(W: np.ndarray, rtol: float = 1e-3) -> np.ndarray:
-    """Number of singular values above rtol·σ_1."""
-    s = singular_values(W)
-    return np.sum(s > rtol * s[..., :1], axis=-1)
-
-
 def relative_frobenius_error(W: np.ndarray, W_ref: np.ndarray) -> np.ndarray:
     """‖W − W_ref‖_F / ‖W_ref‖_F over the last two axes."""
     W, W_ref = np.asarray(W, dtype=np.float64), np.asarray(W_ref, dtype=np.float64)

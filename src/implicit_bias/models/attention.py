@@ -27,13 +27,15 @@ NeurIPS 2023; Tarzanagh, Li, Thrampoulidis, Oymak, "Transformers as support vect
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
+from implicit_bias.models.base import Model
 from implicit_bias.models.registry import register_model
 
 PARAMS = ("p", "W", "KQ")
@@ -63,7 +65,7 @@ attend.defvjp(_attend_fwd, _attend_bwd)
 
 
 @dataclass(frozen=True)
-class AttentionModel:
+class AttentionModel(Model):
     """f_i = Σ_t softmax(X_i q_i)_t ⟨x_it, v⟩ with q_i = p, W x_i1 or K Qᵀ x_i1 (see the module docstring).
 
     Attributes:
@@ -79,7 +81,11 @@ class AttentionModel:
     param: str = "p"
     width: int | None = None
     init_scale: float = 1e-2
-    name: str = "attention"
+    name: ClassVar[str] = "attention"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("init_scale", float, doc="std σ of K and Q at init (KQ only; p = 0 and W = 0 otherwise)",
+               low=0.0, low_open=True),
+    )
 
     def __post_init__(self) -> None:
         d = self.n_features
@@ -112,7 +118,7 @@ class AttentionModel:
             return {"p": jnp.zeros(d)}
         if self.param == "W":
             return {"W": jnp.zeros((d, d))}
-        sigma = hp.get("init_scale", self.init_scale)
+        sigma = self.hparam(hp, "init_scale")
         kk, kq = jax.random.split(key)
         return {"K": sigma * jax.random.normal(kk, (d, self.m)), "Q": sigma * jax.random.normal(kq, (d, self.m))}
 
@@ -145,5 +151,19 @@ def _factory(n_features: int, param: str | None = None, width: int | None = None
     return AttentionModel(n_features, **opts)
 
 
+def _example():
+    """The KQ form (width 2) on three sequences of three tokens in ℝ⁴, v = e₁: token opt_i scores y_i x₁ = 2,
+    the others 0."""
+    from implicit_bias.problems import Problem
+
+    rng = np.random.default_rng(0)
+    n, T, d = 3, 3, 4
+    y = np.array([1.0, -1.0, 1.0])
+    X = rng.standard_normal((n, T, d))
+    X[:, :, 0] = 0.0
+    X[np.arange(n), [0, 2, 1], 0] = 2.0 * y
+    return AttentionModel(d, value=np.eye(d)[0], param="KQ", width=2, init_scale=0.1), Problem(X, y, name="tokens")
+
+
 register_model("attention", _factory, summary="single-head attention f(X) = vᵀXᵀ softmax(Xq), q = p, W x₁ or KQᵀx₁ (v fixed)",
-               options=("param", "width", "init_scale", "value"))
+               example=_example)

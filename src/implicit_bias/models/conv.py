@@ -18,13 +18,15 @@ networks", NeurIPS 2018 (Theorem 2).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
+from implicit_bias.models.base import Model
 from implicit_bias.models.registry import register_model
 
 
@@ -35,13 +37,18 @@ def _positive_int(name: str, value, low: int = 1) -> int:
 
 
 @dataclass(frozen=True)
-class ConvNet:
+class ConvNet(Model):
     """Linear circular convolutional network of depth L on inputs of size D = n_features; params {"filters": (L, D)}."""
 
     n_features: int
     depth: int = 2
     init_scale: float = 1.0
-    name: str = "conv"
+    name: ClassVar[str] = "conv"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("init_scale", float, doc="scale of the filters' entries at init, init_scale·N(0, 1/D)",
+               low=0.0, low_open=True),
+        HParam("depth", int, doc="number L of filters in β (a swept depth is at most the model's depth)", low=1),
+    )
 
     def __post_init__(self) -> None:
         _positive_int("n_features", self.n_features)
@@ -50,16 +57,12 @@ class ConvNet:
             raise InputError(f"init scale must be a positive number, got {self.init_scale!r}")
 
     def check_hparams(self, hp: Mapping[str, np.ndarray]) -> None:
-        """InputError unless swept depths are integers in [1, depth] and init scales positive."""
-        if "depth" in hp:
-            depth = np.asarray(hp["depth"], dtype=float)
-            if np.any(depth != np.round(depth)) or np.any(depth < 1) or np.any(depth > self.depth):
-                raise InputError(f"swept depths must be integers between 1 and the model's depth {self.depth}")
-        if "init_scale" in hp and np.any(~(np.asarray(hp["init_scale"], dtype=float) > 0)):
-            raise InputError("init scales must be positive")
+        """InputError unless swept depths are at most the field ``depth`` (each is already an integer ≥ 1)."""
+        if "depth" in hp and np.any(np.asarray(hp["depth"], dtype=float) > self.depth):
+            raise InputError(f"swept depths must be integers between 1 and the model's depth {self.depth}")
 
     def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> dict:
-        scale = hp.get("init_scale", self.init_scale)
+        scale = self.hparam(hp, "init_scale")
         filters = scale * jax.random.normal(key, (self.depth, self.n_features)) / jnp.sqrt(self.n_features)
         params = {"filters": filters}
         if "depth" in hp:
@@ -87,5 +90,4 @@ def make_conv(n_features: int, depth: int | None = None, init_scale: float | Non
     return ConvNet(n_features, depth=2 if depth is None else depth, init_scale=1.0 if init_scale is None else init_scale)
 
 
-register_model("conv", make_conv, summary="full-width circular linear conv net beta = w_1 * ... * w_L (FFT)",
-               options=("depth", "init_scale"))
+register_model("conv", make_conv, summary="full-width circular linear conv net beta = w_1 * ... * w_L (FFT)")

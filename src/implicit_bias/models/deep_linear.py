@@ -11,25 +11,31 @@ References: Ji & Telgarsky, "Gradient descent aligns the layers of deep linear n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
+from implicit_bias.models.base import Model
 from implicit_bias.models.registry import register_model
 
 
 @dataclass(frozen=True)
-class DeepLinear:
+class DeepLinear(Model):
     """params {"layers": [W_1 (k, d), W_2 (k, k), …], "out": a (k,)} (L − 1 matrices)."""
 
     n_features: int
     depth: int = 2
     width: int = 8
     init_scale: float = 1.0
-    name: str = "fc-linear"
+    name: ClassVar[str] = "fc-linear"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("init_scale", float, doc="scale of every layer's entries at init, init_scale·N(0, 1/fan_in)",
+               low=0.0, low_open=True),
+    )
 
     def __post_init__(self) -> None:
         for field_name, low in (("n_features", 1), ("depth", 2), ("width", 1)):
@@ -40,7 +46,7 @@ class DeepLinear:
             raise InputError(f"init scale must be a positive number, got {self.init_scale!r}")
 
     def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> dict:
-        scale = hp.get("init_scale", self.init_scale)
+        scale = self.hparam(hp, "init_scale")
         keys = jax.random.split(key, self.depth)
         k, d = self.width, self.n_features
         layers = [scale * jax.random.normal(keys[0], (k, d)) / jnp.sqrt(d)]
@@ -64,5 +70,4 @@ def make_fc_linear(n_features: int, depth: int | None = None, width: int | None 
                       init_scale=1.0 if init_scale is None else init_scale)
 
 
-register_model("fc-linear", make_fc_linear, summary="fully connected deep linear network a^T W_{L-1} ... W_1 x",
-               options=("depth", "width", "init_scale"))
+register_model("fc-linear", make_fc_linear, summary="fully connected deep linear network a^T W_{L-1} ... W_1 x")

@@ -28,7 +28,8 @@ scalars) override the fields, so one compiled program sweeps init scale × shape
 With ``hp["depth"]`` the model's ``depth`` field is the largest depth of the sweep: the params carry
 the depth as a leaf ``"depth"`` (excluded from differentiation by ``stop_gradient``, so its gradient
 and every optimizer's update of it are zero) and u^D is the product of D factors selected with
-``where`` (exact for integer D, any sign of u). Check a sweep with :meth:`DiagonalModel.check_hparams`.
+``where`` (exact for integer D, any sign of u). The declared table states each quantity's range;
+:meth:`DiagonalModel.check_hparams` checks the rest (swept depths at most ``depth``, s = 0 off depth 2).
 
 References: Woodworth, Gunasekar, Lee, Moroshko, Savarese, Golan, Soudry, Srebro, "Kernel and rich
 regimes in overparametrized models", COLT 2020; Azulay, Moroshko, Nacson, Woodworth, Srebro,
@@ -39,13 +40,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
+from implicit_bias.models.base import Model
 from implicit_bias.models.registry import register_model
 
 PARAMS = ("uu-vv", "uv", "power")
@@ -91,7 +94,7 @@ def integer_power(x: jax.Array, depth: jax.Array, max_depth: int) -> jax.Array:
 
 
 @dataclass(frozen=True)
-class DiagonalModel:
+class DiagonalModel(Model):
     """The diagonal network f(x) = ⟨w, x⟩ with w = u^D − v^D (``"uu-vv"``, ``"power"``) or u⊙v (``"uv"``).
 
     Attributes:
@@ -107,7 +110,13 @@ class DiagonalModel:
     param: str = "uu-vv"
     init_scale: float = 1.0
     init_shape: float = 0.0
-    name: str = "diagonal"
+    name: ClassVar[str] = "diagonal"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("init_scale", float, doc="initialization scale α (u0 = v0 = α at s = 0)", low=0.0, low_open=True),
+        HParam("init_shape", float, doc="initialization shape s (Azulay et al. 2021; depth 2 only)",
+               low=-1.0, high=1.0, low_open=True, high_open=True),
+        HParam("depth", int, doc="depth D of w = u^D − v^D (a swept depth is at most the model's depth)", low=2),
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.n_features, bool) or not isinstance(self.n_features, (int, np.integer)) or self.n_features < 1:
@@ -125,14 +134,8 @@ class DiagonalModel:
         object.__setattr__(self, "init_shape", shape)
 
     def check_hparams(self, hp: Mapping[str, np.ndarray]) -> None:
-        """InputError unless a sweep's α > 0, |s| < 1, depths are integers in [2, depth] and s = 0 off depth 2."""
-        n = len(next(iter(hp.values()))) if hp else 0
-        alpha = np.broadcast_to(np.asarray(hp.get("init_scale", self.init_scale), dtype=float), (n,))
-        shape = np.broadcast_to(np.asarray(hp.get("init_shape", self.init_shape), dtype=float), (n,))
-        bad = ~(np.isfinite(alpha) & (alpha > 0) & np.isfinite(shape) & (np.abs(shape) < 1))
-        if bad.any():  # the first offending configuration, with check_init's message
-            i = int(np.argmax(bad))
-            check_init(alpha[i], shape[i])
+        """InputError unless swept depths are at most the field ``depth`` (not with ``"uv"``) and s = 0 off depth 2
+        (each value is already within its declared range)."""
         if "depth" not in hp:
             if "init_shape" in hp and self.depth != 2:
                 raise InputError(f"init shape is defined at depth 2 only; this network has depth {self.depth}")
@@ -140,9 +143,10 @@ class DiagonalModel:
         if self.param == "uv":
             raise InputError("param 'uv' (w = u*v) has depth 2; sweep the depth with param 'power'")
         depth = np.asarray(hp["depth"], dtype=float)
-        if np.any(depth != np.round(depth)) or np.any(depth < 2) or np.any(depth > self.depth):
+        if np.any(depth > self.depth):
             raise InputError(f"swept depths must be integers between 2 and the model's depth {self.depth}, "
                              f"got {sorted(set(depth.tolist()))}")
+        shape = np.broadcast_to(np.asarray(self.hparam(hp, "init_shape"), dtype=float), depth.shape)
         if np.any((shape != 0) & (depth != 2)):
             raise InputError("init shape is defined at depth 2 only; set init_shape = 0 where depth != 2")
 
@@ -153,8 +157,8 @@ class DiagonalModel:
         """
         if "init_shape" in hp and "depth" not in hp and self.depth != 2:
             raise InputError(f"init shape is defined at depth 2 only; this network has depth {self.depth}")
-        alpha = hp.get("init_scale", self.init_scale)
-        shape = hp.get("init_shape", self.init_shape)
+        alpha = self.hparam(hp, "init_scale")
+        shape = self.hparam(hp, "init_shape")
         u0, v0 = layer_init(self.param, jnp.asarray(alpha), jnp.asarray(shape))
         params = {"u": jnp.full(self.n_features, u0), "v": jnp.full(self.n_features, v0)}
         if "depth" in hp:
@@ -181,6 +185,9 @@ class DiagonalModel:
         u0, v0 = layer_init(self.param, alpha, shape)
         return float(u0), float(v0)
 
+    def init_summary(self, key: jax.Array) -> dict[str, float]:
+        return {"effective_init_scale": float(self.effective_init_scale())}
+
     def effective_init_scale(self, init_scale: float | None = None, init_shape: float | None = None,
                              depth: int | None = None) -> float:
         """End-to-end initial scale of one coordinate: u0^D (tied) or u0·v0 (``"uv"``); α^D at s = 0.
@@ -197,24 +204,6 @@ class DiagonalModel:
         w0 = u0 * v0 if self.param == "uv" else u0 ** self.depth - v0 ** self.depth
         return np.full(self.n_features, w0)
 
-    def flow_limit(self, X: np.ndarray, y: np.ndarray, init_scale: float | None = None,
-                   init_shape: float | None = None, *, rtol: float = 1e-12) -> np.ndarray:
-        """The exact limit w (d,) of gradient flow on the square loss from this initialization.
-
-        Tied forms: ``q_alpha_interpolator(X, y, α, depth=D, shape=s)``. ``"uv"``: u⊙v = p² − m² with
-        p = (u+v)/2, m = (u−v)/2 and (ṗ, ṁ) = (−p g, m g), the tied flow from (p0, |m0|) up to a time
-        factor, so ``diagonal_flow_limit(X, y, p0, |m0|)`` (w ≥ 0 when s = 0: then m ≡ 0).
-        """
-        from implicit_bias.references import diagonal_flow_limit, q_alpha_interpolator
-
-        alpha, shape = check_init(self.init_scale if init_scale is None else init_scale,
-                                  self.init_shape if init_shape is None else init_shape)
-        if self.param == "uv":
-            u0, v0 = self.layers0(alpha, shape)
-            w, _ = diagonal_flow_limit(X, y, (u0 + v0) / 2, abs(u0 - v0) / 2, 2, rtol=rtol)
-            return np.asarray(w)
-        return np.asarray(q_alpha_interpolator(X, y, alpha, depth=self.depth, shape=shape, rtol=rtol).solution)
-
 
 def make_diagonal(n_features: int, depth: int | None = None, init_scale: float | None = None,
                   init_shape: float | None = None, param: str | None = None) -> DiagonalModel:
@@ -228,5 +217,4 @@ def make_diagonal(n_features: int, depth: int | None = None, init_scale: float |
 
 
 register_model("diagonal", make_diagonal,
-               summary="diagonal network w = u*u - v*v, u^D - v^D or u*v from scale alpha and shape s",
-               options=("depth", "init_scale", "init_shape", "param"))
+               summary="diagonal network w = u*u - v*v, u^D - v^D or u*v from scale alpha and shape s")

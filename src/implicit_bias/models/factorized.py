@@ -30,13 +30,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import reduce
-from typing import Mapping, Sequence
+from typing import ClassVar, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
+from implicit_bias.models.base import Model
 from implicit_bias.models.registry import register_model
 
 INITS = ("gaussian", "balanced", "identity", "orthogonal")
@@ -44,7 +46,7 @@ KINDS = ("sensing", "completion")
 
 
 @dataclass(frozen=True)
-class FactorizedModel:
+class FactorizedModel(Model):
     """W = W_D ⋯ W_1 with params (W_1, ..., W_D); see the module docstring for shapes and inits.
 
     The initialization kind is the field ``init_kind`` (``init`` is the Model method); the
@@ -57,7 +59,10 @@ class FactorizedModel:
     init_kind: str = "gaussian"
     init_scale: float = 1e-3
     kind: str = "sensing"
-    name: str = "factorized"
+    name: ClassVar[str] = "factorized"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("init_scale", float, doc="end-to-end initial Frobenius norm α = ‖W(0)‖_F", low=0.0),
+    )
 
     def __post_init__(self) -> None:
         try:
@@ -97,7 +102,7 @@ class FactorizedModel:
 
     def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> tuple[jax.Array, ...]:
         """Initial factors (W_1, ..., W_D) of the chosen kind with ‖W(0)‖_F = α (in expectation for gaussian)."""
-        alpha = jnp.asarray(hp["init_scale"] if "init_scale" in hp else self.init_scale, dtype=float)
+        alpha = jnp.asarray(self.hparam(hp, "init_scale"), dtype=float)
         shapes, D = self.factor_shapes(), self.depth
         keys = jax.random.split(key, D)
         d1, d2 = self.shape
@@ -126,6 +131,9 @@ class FactorizedModel:
         if X.ndim != 2 or X.shape[1] != 2:
             raise InputError(f"completion expects X = (m, 2) indices, got {X.shape}")
         return W[X[:, 0], X[:, 1]]
+
+    def init_summary(self, key: jax.Array) -> dict[str, float]:
+        return {"init_frobenius": float(self.init_frobenius({}, key))}
 
     def init_frobenius(self, hp: Mapping[str, jax.Array], key: jax.Array) -> jax.Array:
         """‖W(0)‖_F: the end-to-end Frobenius norm the initialization actually produced."""
@@ -178,5 +186,12 @@ def _factory(n_features: int, depth: int | None = None, init_scale: float | None
     return FactorizedModel(shape=tuple(shape), **opts)
 
 
+def _example():
+    """Depth 2 on five observed entries of a rank-one 3×3 matrix."""
+    from implicit_bias.problems.matrix import matrix_completion
+
+    return FactorizedModel((3, 3), init_scale=0.1, kind="completion"), matrix_completion((3, 3), 1, 5, seed=0)
+
+
 register_model("factorized", _factory, summary="W = W_D ⋯ W_1 (deep matrix factorization; sensing or completion)",
-               options=("depth", "init_scale", "width", "init", "shape", "kind"))
+               example=_example)

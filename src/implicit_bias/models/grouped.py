@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
+from implicit_bias.models.base import Model
 from implicit_bias.models.registry import register_model
 
 
@@ -61,7 +63,7 @@ def group_ids(groups: Any, n_features: int) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class GroupedDiagonalModel:
+class GroupedDiagonalModel(Model):
     """w_g = u_g² v_g with u (G,), v (d,).
 
     Attributes:
@@ -73,7 +75,10 @@ class GroupedDiagonalModel:
     n_features: int
     groups: Any = 1
     init_scale: float = 1.0
-    name: str = "grouped-diagonal"
+    name: ClassVar[str] = "grouped-diagonal"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("init_scale", float, doc="initialization scale α (u = α·1, v = 0)", low=0.0, low_open=True),
+    )
     ids: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -106,7 +111,7 @@ class GroupedDiagonalModel:
         return np.bincount(self.ids, minlength=self.n_groups)
 
     def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> dict:
-        alpha = jnp.asarray(hp.get("init_scale", self.init_scale))
+        alpha = jnp.asarray(self.hparam(hp, "init_scale"))
         return {"u": jnp.full(self.n_groups, alpha), "v": jnp.zeros(self.n_features) * alpha}
 
     def end_to_end(self, params: dict) -> jax.Array:
@@ -129,6 +134,12 @@ def make_grouped(n_features: int, groups: Any = None, init_scale: float | None =
     return GroupedDiagonalModel(n_features, groups=groups, init_scale=1.0 if init_scale is None else init_scale)
 
 
+def _example():
+    """Two groups of two features on a tiny regression problem."""
+    from implicit_bias.problems import gaussian_regression
+
+    return GroupedDiagonalModel(4, groups=2), gaussian_regression(6, 4, seed=3)
+
+
 register_model("grouped-diagonal", make_grouped,
-               summary="group-sparse network w_g = u_g^2 v_g (one scalar per group times a vector)",
-               options=("groups", "init_scale"))
+               summary="group-sparse network w_g = u_g^2 v_g (one scalar per group times a vector)", example=_example)

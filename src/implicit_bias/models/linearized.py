@@ -19,22 +19,34 @@ Bach, "On lazy training in differentiable programming", NeurIPS 2019.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 
+from implicit_bias.errors import InputError
+from implicit_bias.models.base import Model, ModelWrapper
+from implicit_bias.models.mlp import make_mlp
 from implicit_bias.models.registry import register_model
 
 
 @dataclass(frozen=True, eq=False)
-class LinearizedModel:
-    """f_lin(θ) = f(θ0) + J(θ0)(θ − θ0) for a base model (any model with init/predict/end_to_end)."""
+class LinearizedModel(ModelWrapper):
+    """f_lin(θ) = f(θ0) + J(θ0)(θ − θ0) for a base model (any :class:`Model`).
 
-    base: Any
+    The swept quantities are the base model's (they reach ``base.init``): the class declares an
+    :class:`MLP`'s (the registered linearization), an instance its own base's table and values.
+    """
+
+    base: Model
     params0: Any = field(default=None, repr=False)
-    name: str = "linearized"
+    name: ClassVar[str] = "linearized"
+    def __post_init__(self) -> None:
+        if not isinstance(self.base, Model):
+            raise InputError(f"the linearized model needs a base Model, got {type(self.base).__name__}")
+
 
     @property
     def n_features(self) -> int:
@@ -62,12 +74,13 @@ class LinearizedModel:
 
 
 def make_linearized(n_features: int, **options: Any) -> LinearizedModel:
-    """The linearization of ``mlp`` with the given options (same options as the mlp model)."""
-    from implicit_bias.models.mlp import make_mlp
-
+    """The linearization of ``mlp`` with the given options (the mlp model's, see its signature)."""
     return LinearizedModel(make_mlp(n_features, **options))
 
 
+#: the mlp model's options, so the registry reads them from this factory's signature
+make_linearized.__signature__ = inspect.signature(make_mlp).replace(  # type: ignore[attr-defined]
+    return_annotation="LinearizedModel")
+
 register_model("linearized", make_linearized,
-               summary="first-order Taylor expansion of an mlp around its init (kernel regime)",
-               options=("widths", "activation", "bias", "init_scale", "output_scale", "parameterization", "leaky_slope"))
+               summary="first-order Taylor expansion of an mlp around its init (kernel regime)")

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -34,7 +34,9 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.models.activations import activation, check_activation, check_leaky_slope, is_homogeneous
+from implicit_bias.models.base import Model
 from implicit_bias.models.neuron import check_n_features
 from implicit_bias.models.registry import register_model
 
@@ -68,7 +70,7 @@ def _check_scale(value: Any, what: str, positive: bool) -> float:
 
 
 @dataclass(frozen=True)
-class MLP:
+class MLP(Model):
     """Scalar-output fully connected network; params {"W": [...], "a", ("b": [...], "c"), "output_scale"}.
 
     Attributes:
@@ -92,7 +94,12 @@ class MLP:
     parameterization: str = "standard"
     leaky_slope: float = 0.1
     symmetric_init: bool = False
-    name: str = "mlp"
+    name: ClassVar[str] = "mlp"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("init_scale", float, doc="scale σ of the Gaussian weights at init", low=0.0),
+        HParam("output_scale", float, doc="output scale α, f = α·(network) (the lazy-training knob)",
+               low=0.0, low_open=True),
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_features", check_n_features(self.n_features))
@@ -128,7 +135,7 @@ class MLP:
 
     def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> dict:
         """Gaussian weights of scale σ = hp["init_scale"] (see the module docstring), zero biases."""
-        sigma = hp.get("init_scale", self.init_scale)
+        sigma = self.hparam(hp, "init_scale")
         sizes = (self.n_features, *self.widths)
         keys = jax.random.split(key, len(self.widths) + 1)
         ntk = self.parameterization == "ntk"
@@ -141,7 +148,7 @@ class MLP:
             half = sizes[-1] // 2
             W[-1] = jnp.concatenate([W[-1][:, :half], W[-1][:, :half]], axis=1)
             a = jnp.concatenate([a[:half], -a[:half]])
-        params = {"W": W, "a": a, "output_scale": jnp.asarray(hp.get("output_scale", self.output_scale), dtype=a.dtype)}
+        params = {"W": W, "a": a, "output_scale": jnp.asarray(self.hparam(hp, "output_scale"), dtype=a.dtype)}
         if self.bias:
             params["b"] = [jnp.zeros(m) for m in self.widths]
             params["c"] = jnp.zeros(())
@@ -150,6 +157,10 @@ class MLP:
     def trainable(self, params: dict) -> dict:
         """The parameters without the output-scale leaf."""
         return {k: v for k, v in params.items() if k != "output_scale"}
+
+    def with_trainable(self, params: dict, trainable: dict) -> dict:
+        """The output-scale leaf of ``params`` with the trainable layers ``trainable``."""
+        return {**params, **trainable}
 
     def apply(self, trainable: dict, X: jax.Array, output_scale: jax.Array | float = 1.0) -> jax.Array:
         """f (n,) from the trainable parameters and α."""
@@ -198,8 +209,5 @@ def make_mlp(n_features: int, widths: Any = None, activation: str | None = None,
     return MLP(n_features, **opts)
 
 
-MLP_OPTIONS = ("widths", "activation", "bias", "init_scale", "output_scale", "parameterization", "leaky_slope")
-
 register_model("mlp", make_mlp, summary="fully connected network, scalar output (widths, activation, bias, "
-                                        "init/output scale, standard or ntk parameterization)",
-               options=MLP_OPTIONS)
+                                        "init/output scale, standard or ntk parameterization)")

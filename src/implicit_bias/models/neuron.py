@@ -5,7 +5,7 @@ is the Vardi–Shamir setting. On the square loss the gradient is
 ∇L(w) = (1/n) Xᵀ(ψ'(Xw) ⊙ (ψ(Xw) − y)) ∈ rowspan(X), so every gradient method keeps
 w − w0 ∈ rowspan(X). When ψ is strictly monotone and the loss reaches 0, Xw = ψ⁻¹(y), hence
 the limit is w0 + X⁺(ψ⁻¹(y) − X w0): the min-l2 interpolator X⁺ψ⁻¹(y) from w0 = 0
-(:meth:`NeuronModel.flow_limit`). ReLU has ψ'(0) = 0 (the neuron never leaves w0 = 0) and
+(:func:`implicit_bias.references.neuron.neuron_flow_limit`). ReLU has ψ'(0) = 0 (the neuron never leaves w0 = 0) and
 targets y_i = 0 only ask ⟨w, x_i⟩ ≤ 0, so its limit depends on the init.
 
 References: Vardi & Shamir, "Implicit regularization in ReLU networks with the square loss", COLT 2021.
@@ -14,13 +14,15 @@ References: Vardi & Shamir, "Implicit regularization in ReLU networks with the s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import ClassVar, Mapping
 
 import jax
 import numpy as np
 
 from implicit_bias.errors import InputError
-from implicit_bias.models.activations import activation, check_activation, check_leaky_slope, inverse_activation
+from implicit_bias.hparams import HParam
+from implicit_bias.models.activations import activation, check_activation, check_leaky_slope
+from implicit_bias.models.base import Model
 from implicit_bias.models.registry import register_model
 
 
@@ -32,7 +34,7 @@ def check_n_features(n_features) -> int:
 
 
 @dataclass(frozen=True)
-class NeuronModel:
+class NeuronModel(Model):
     """f(x) = ψ(⟨w, x⟩) with params w (d,).
 
     Attributes:
@@ -46,7 +48,10 @@ class NeuronModel:
     activation: str = "identity"
     leaky_slope: float = 0.1
     init_scale: float = 0.0
-    name: str = "neuron"
+    name: ClassVar[str] = "neuron"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("init_scale", float, doc="scale σ of the Gaussian init w0 = σ·N(0, I) (0: w0 = 0)", low=0.0),
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "n_features", check_n_features(self.n_features))
@@ -59,7 +64,7 @@ class NeuronModel:
 
     def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> jax.Array:
         """w0 = σ·N(0, I_d), σ = hp["init_scale"] (or the field); exactly 0 when σ = 0."""
-        scale = hp.get("init_scale", self.init_scale)
+        scale = self.hparam(hp, "init_scale")
         return scale * jax.random.normal(key, (self.n_features,))
 
     def predict(self, params: jax.Array, X: jax.Array) -> jax.Array:
@@ -68,16 +73,6 @@ class NeuronModel:
 
     def end_to_end(self, params: jax.Array) -> jax.Array:
         return params
-
-    def flow_limit(self, X: np.ndarray, y: np.ndarray, w0: np.ndarray | None = None) -> np.ndarray:
-        """w0 + X⁺(ψ⁻¹(y) − X w0): the limit of any gradient method that reaches zero loss (ψ invertible).
-
-        InputError for relu (not invertible) and for targets outside ψ's range.
-        """
-        from implicit_bias.references import min_l2_interpolator
-
-        z = inverse_activation(self.activation, self.leaky_slope)(y)
-        return np.asarray(min_l2_interpolator(np.asarray(X, dtype=float), z, w0=w0).solution)
 
 
 def make_neuron(n_features: int, activation: str | None = None, leaky_slope: float | None = None,
@@ -88,5 +83,4 @@ def make_neuron(n_features: int, activation: str | None = None, leaky_slope: flo
                        init_scale=0.0 if init_scale is None else init_scale)
 
 
-register_model("neuron", make_neuron, summary="single neuron psi(<w, x>), psi in identity, leaky-relu, sigmoid, tanh, relu",
-               options=("activation", "leaky_slope", "init_scale"))
+register_model("neuron", make_neuron, summary="single neuron psi(<w, x>), psi in identity, leaky-relu, sigmoid, tanh, relu")

@@ -1,8 +1,13 @@
-"""Models by name for the command line; each model module registers its own factory."""
+"""Models by name for the command line; each model module registers its own factory.
+
+A factory is ``factory(n_features, **options) -> Model``; its options are the keyword parameters it names
+after ``n_features`` (read from its signature, so adding an option is one edit of the factory).
+"""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -10,22 +15,43 @@ from typing import Any, Callable
 from implicit_bias.errors import InputError
 
 
+def factory_options(factory: Callable[..., Any]) -> tuple[str, ...]:
+    """The option names of ``factory(n_features, **options)``: its parameters after the first, in order.
+
+    TypeError for a factory that hides its options behind ``**kwargs`` (give it an explicit signature).
+    """
+    params = list(inspect.signature(factory).parameters.values())
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        name = getattr(factory, "__name__", factory)
+        raise TypeError(f"model factory {name!r} must name its options, not take **kwargs")
+    return tuple(p.name for p in params[1:] if p.kind is not inspect.Parameter.VAR_POSITIONAL)
+
+
 @dataclass(frozen=True)
 class ModelSpec:
-    """``factory(n_features, **options) -> Model``; ``options`` are the CLI flags it reads."""
+    """``factory(n_features, **options) -> Model``; ``options`` are the CLI flags it reads (its keyword parameters).
+
+    ``example() -> (model, problem)``: a tiny instance and data for the registry-wide contract tests, when the
+    model at d = 4 with its defaults on a small regression problem is not one (a matrix model, say).
+    """
 
     name: str
     factory: Callable[..., Any]
     summary: str
-    options: tuple[str, ...] = ()
+    example: Callable[[], tuple[Any, Any]] | None = None
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        return factory_options(self.factory)
 
 
 _MODELS: dict[str, ModelSpec] = {}
 
 
 def register_model(name: str, factory: Callable[..., Any], *, summary: str = "",
-                   options: tuple[str, ...] = ()) -> ModelSpec:
-    spec = ModelSpec(name, factory, summary, options)
+                   example: Callable[[], tuple[Any, Any]] | None = None) -> ModelSpec:
+    factory_options(factory)  # a factory without a readable signature fails here, at import
+    spec = ModelSpec(name, factory, summary, example)
     _MODELS[name] = spec
     return spec
 

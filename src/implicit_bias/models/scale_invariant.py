@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
+from implicit_bias.models.base import Model
 from implicit_bias.models.registry import register_model
 
 
@@ -42,7 +44,7 @@ def _positive(value, what: str) -> float:
 
 
 @dataclass(frozen=True)
-class ScaleInvariantLinear:
+class ScaleInvariantLinear(Model):
     """f(x) = s·⟨w, x⟩/‖w‖ with params w (d,) (w ≠ 0).
 
     Attributes:
@@ -54,7 +56,10 @@ class ScaleInvariantLinear:
     n_features: int
     init_scale: float = 1.0
     output_scale: float = 1.0
-    name: str = "scale-invariant"
+    name: ClassVar[str] = "scale-invariant"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("init_scale", float, doc="initial norm ‖w0‖ (w0 = α·z/‖z‖)", low=0.0, low_open=True),
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.n_features, bool) or not isinstance(self.n_features, (int, np.integer)) or self.n_features < 1:
@@ -62,16 +67,9 @@ class ScaleInvariantLinear:
         object.__setattr__(self, "init_scale", _positive(self.init_scale, "init scale"))
         object.__setattr__(self, "output_scale", _positive(self.output_scale, "output scale"))
 
-    def check_hparams(self, hp: Mapping[str, np.ndarray]) -> None:
-        """InputError unless every swept init scale is positive and finite."""
-        if "init_scale" in hp:
-            scales = np.asarray(hp["init_scale"], dtype=float)
-            if not np.all(np.isfinite(scales) & (scales > 0)):
-                raise InputError("init scales of a scale-invariant model must be positive")
-
     def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> jax.Array:
         z = jax.random.normal(key, (self.n_features,))
-        return hp.get("init_scale", self.init_scale) * z / jnp.linalg.norm(z)
+        return self.hparam(hp, "init_scale") * z / jnp.linalg.norm(z)
 
     def end_to_end(self, params: jax.Array) -> jax.Array:
         """s·w/‖w‖ (d,): the linear predictor the direction expresses."""
@@ -85,5 +83,4 @@ register_model("scale-invariant",
                lambda n_features, init_scale=None, output_scale=None: ScaleInvariantLinear(
                    n_features, init_scale=1.0 if init_scale is None else init_scale,
                    output_scale=1.0 if output_scale is None else output_scale),
-               summary="f(x) = s <w/|w|, x>: predictions of the direction only (scale-invariant loss)",
-               options=("init_scale", "output_scale"))
+               summary="f(x) = s <w/|w|, x>: predictions of the direction only (scale-invariant loss)")

@@ -14,24 +14,29 @@ matrix factorization: greedy low-rank learning", ICLR 2021.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
+from implicit_bias.models.base import Model
 from implicit_bias.models.registry import register_model
 
 
 @dataclass(frozen=True)
-class SymmetricModel:
+class SymmetricModel(Model):
     """W = UUᵀ with U (d, k) for symmetric sensing."""
 
     dim: int
     width: int | None = None
     init_scale: float = 1e-3
-    name: str = "symmetric"
+    name: ClassVar[str] = "symmetric"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("init_scale", float, doc="initial scale α = ‖U(0)‖_F (tr W(0) = α²)", low=0.0, low_open=True),
+    )
 
     def __post_init__(self) -> None:
         if isinstance(self.dim, bool) or not isinstance(self.dim, (int, np.integer)) or self.dim < 1:
@@ -50,7 +55,7 @@ class SymmetricModel:
         return int(self.dim) ** 2
 
     def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> dict:
-        alpha = hp.get("init_scale", self.init_scale)
+        alpha = self.hparam(hp, "init_scale")
         G = jax.random.normal(key, (self.dim, self.k))
         return {"U": alpha * G / jnp.linalg.norm(G)}
 
@@ -74,5 +79,12 @@ def _factory(n_features: int, width: int | None = None, init_scale: float | None
     return SymmetricModel(int(shape[0]), **opts)
 
 
+def _example():
+    """U (3, 3) on six symmetric Gaussian measurements of a rank-one 3×3 matrix."""
+    from implicit_bias.problems.matrix import matrix_sensing
+
+    return SymmetricModel(3, init_scale=0.1), matrix_sensing((3, 3), 1, 6, symmetric=True, n_test=2, seed=0)
+
+
 register_model("symmetric", _factory, summary="symmetric factorization W = UUᵀ (symmetric matrix sensing)",
-               options=("width", "init_scale", "shape", "kind"))
+               example=_example)

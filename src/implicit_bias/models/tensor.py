@@ -12,8 +12,9 @@ Initializations at scale σ = ``init_scale`` (``hp["init_scale"]`` overrides it)
   ‖W_r(0)‖ = σ^N and the balance ‖w_r^n‖² − ‖w_r^{n'}‖² = 0 is conserved by gradient flow;
 * "gaussian": i.i.d. N(0, σ²/k) entries (norms ≈ σ, but not balanced).
 
-``hp["init_tilt"]`` = τ (default 0) then scales factor n by e^{τ(n − (N−1)/2)}: the components and
-their norms ‖W_r‖ are unchanged, the factors unbalanced (a control for the balanced-init theorem).
+``init_tilt`` = τ (default 0; ``hp["init_tilt"]`` overrides it) then scales factor n by e^{τ(n − (N−1)/2)}:
+the components and their norms ‖W_r‖ are unchanged, the factors unbalanced (a control for the balanced-init
+theorem).
 
 Under gradient flow from a balanced init, d‖W_r‖/dt = N ‖W_r‖^{2−2/N} ⟨−∇L(W), Ŵ_r⟩ (Razin, Maman
 & Cohen 2021, Theorem 1): see :func:`norm_dynamics`.
@@ -24,13 +25,15 @@ References: Razin, Maman, Cohen, "Implicit regularization in tensor factorizatio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
+from implicit_bias.models.base import Model
 from implicit_bias.models.registry import register_model
 
 INITS = ("balanced", "gaussian")
@@ -38,7 +41,7 @@ _LETTERS = "abcdefghijklmnopq"
 
 
 @dataclass(frozen=True)
-class TensorModel:
+class TensorModel(Model):
     """Order-N CP factorization with R components of dimension k (see the module docstring)."""
 
     order: int = 3
@@ -46,7 +49,13 @@ class TensorModel:
     dim: int = 5
     init_scale: float = 1e-2
     init_kind: str = "balanced"
-    name: str = "tensor"
+    init_tilt: float = 0.0
+    name: ClassVar[str] = "tensor"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("init_scale", float, doc="scale σ of every factor at init", low=0.0, low_open=True),
+        HParam("init_tilt", float,
+               doc="tilt τ: factor n scaled by e^{τ(n − (N−1)/2)} (same components, unbalanced factors)"),
+    )
 
     def __post_init__(self) -> None:
         for what, value, lo in (("order", self.order, 2), ("rank", self.rank, 1), ("dim", self.dim, 1)):
@@ -58,6 +67,8 @@ class TensorModel:
             raise InputError(f"unknown tensor init '{self.init_kind}'; valid: {', '.join(INITS)}")
         if not (np.isfinite(self.init_scale) and self.init_scale > 0):
             raise InputError(f"init scale must be positive, got {self.init_scale}")
+        if not np.isfinite(self.init_tilt):
+            raise InputError(f"init tilt must be a finite number, got {self.init_tilt}")
 
     @property
     def n_features(self) -> int:
@@ -69,13 +80,13 @@ class TensorModel:
         return (int(self.dim),) * int(self.order)
 
     def init(self, hp: Mapping[str, jax.Array], key: jax.Array) -> dict:
-        sigma = hp.get("init_scale", self.init_scale)
+        sigma = self.hparam(hp, "init_scale")
         g = jax.random.normal(key, (self.order, self.rank, self.dim))
         if self.init_kind == "balanced":
             F = sigma * g / jnp.linalg.norm(g, axis=-1, keepdims=True)
         else:
             F = sigma * g / np.sqrt(self.dim)
-        tilt = hp.get("init_tilt", 0.0)  # factor n scaled by e^{τ(n − (N−1)/2)}: same ‖W_r‖, unbalanced if τ ≠ 0
+        tilt = self.hparam(hp, "init_tilt")  # factor n scaled by e^{τ(n − (N−1)/2)}: same ‖W_r‖, unbalanced
         scale = jnp.exp(tilt * (jnp.arange(self.order) - (self.order - 1) / 2.0))
         return {"factors": F * scale[:, None, None]}
 
@@ -145,5 +156,12 @@ def _factory(n_features: int, order: int | None = None, rank: int | None = None,
     return TensorModel(order=int(order), dim=int(dim), **opts)
 
 
+def _example():
+    """Order 3, dimension 2, two components, on five observed entries of a rank-one tensor."""
+    from implicit_bias.problems.tensor import tensor_completion
+
+    return TensorModel(order=3, rank=2, dim=2, init_scale=0.3), tensor_completion(3, 2, 1, 5, seed=0)
+
+
 register_model("tensor", _factory, summary="order-N CP factorization W = Σ_r w_r¹⊗⋯⊗w_r^N (tensor completion)",
-               options=("order", "rank", "dim", "init_scale", "init", "shape", "kind"))
+               example=_example)

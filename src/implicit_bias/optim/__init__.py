@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from implicit_bias.errors import InputError
-from implicit_bias.optim.base import StepOptimizer
+from implicit_bias.optim.base import Optimizer, StepOptimizer
 from implicit_bias.optim.flow import Flow
 from implicit_bias.optim.steps import GD, SGD, Adam, Momentum, Nesterov, NormalizedGD
 
-OPTIMIZERS = {
+#: the optimizers by command-line name; every one derives from :class:`Optimizer`.
+OPTIMIZERS: dict[str, type[Optimizer]] = {
     "gd": GD,
     "sgd": SGD,
     "momentum": Momentum,
@@ -19,7 +20,10 @@ OPTIMIZERS = {
 
 
 def register_optimizer(name: str, cls: type) -> type:
-    """Add an optimizer class to the command line's ``--optimizer`` choices."""
+    """Add an optimizer class to the command line's ``--optimizer`` choices (TypeError unless it is an
+    :class:`Optimizer`)."""
+    if not (isinstance(cls, type) and issubclass(cls, Optimizer)):
+        raise TypeError(f"optimizer '{name}' must be a subclass of Optimizer, got {cls!r}")
     OPTIMIZERS[name] = cls
     return cls
 
@@ -48,5 +52,5 @@ def _import_all() -> None:
 
 _import_all()
 
-__all__ = ["StepOptimizer", "Flow", "GD", "SGD", "Momentum", "Nesterov", "Adam", "NormalizedGD",
+__all__ = ["Optimizer", "StepOptimizer", "Flow", "GD", "SGD", "Momentum", "Nesterov", "Adam", "NormalizedGD",
            "OPTIMIZERS", "make_optimizer", "register_optimizer"]

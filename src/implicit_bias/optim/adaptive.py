@@ -31,6 +31,7 @@ import jax
 import optax
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.optim import register_optimizer
 from implicit_bias.optim.base import StepOptimizer
 
@@ -49,7 +50,9 @@ class AdaGrad(StepOptimizer):
     eps: float = 1e-10
     initial_accumulator: float = 0.0
     name: ClassVar[str] = "adagrad"
-    swept: ClassVar[tuple[str, ...]] = ("eps",)
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("eps", float, 1e-10, "ε added to √G", low=0.0),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -57,11 +60,8 @@ class AdaGrad(StepOptimizer):
         _nonnegative("initial accumulator", self.initial_accumulator)
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        return optax.chain(optax.scale_by_rss(self.initial_accumulator, hp.get("eps", self.eps)),
+        return optax.chain(optax.scale_by_rss(self.initial_accumulator, self.hparam(hp, "eps")),
                            optax.scale(-hp["step_size"]))
-
-    def describe(self) -> dict:
-        return {**super().describe(), "eps": self.eps, "initial_accumulator": self.initial_accumulator}
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,11 @@ class AdamGeometry(StepOptimizer):
     power: float = 0.5
     loss_normalized: bool = False
     name: ClassVar[str] = "adamw"
-    swept: ClassVar[tuple[str, ...]] = ("eps", "weight_decay", "power")
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("eps", float, 1e-8, "Adam's ε", low=0.0),
+        HParam("weight_decay", float, 0.0, "weight decay λ (coupled or decoupled)", low=0.0),
+        HParam("power", float, 0.5, "a of the inverse-power schedule h (1 + k)^(−a)", low=0.0, high=1.0),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -105,18 +109,13 @@ class AdamGeometry(StepOptimizer):
         return bool(self.loss_normalized)
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        h, lam = hp["step_size"], hp.get("weight_decay", self.weight_decay)
-        power = hp.get("power", self.power) if self.schedule == "inverse-power" else 0.0
-        adam = optax.scale_by_adam(b1=self.beta1, b2=self.beta2, eps=hp.get("eps", self.eps))
+        h, lam = hp["step_size"], self.hparam(hp, "weight_decay")
+        power = self.hparam(hp, "power") if self.schedule == "inverse-power" else 0.0
+        adam = optax.scale_by_adam(b1=self.beta1, b2=self.beta2, eps=self.hparam(hp, "eps"))
         steps = optax.scale_by_schedule(lambda k: -h * (1.0 + k) ** (-power))
         if self.decoupled_weight_decay:
             return optax.chain(adam, optax.add_decayed_weights(lam), steps)
         return optax.chain(optax.add_decayed_weights(lam), adam, steps)
-
-    def describe(self) -> dict:
-        return {**super().describe(), "eps": self.eps, "beta1": self.beta1, "beta2": self.beta2,
-                "weight_decay": self.weight_decay, "decoupled_weight_decay": self.decoupled_weight_decay,
-                "schedule": self.schedule, "power": self.power, "loss_normalized": self.loss_normalized}
 
 
 register_optimizer("adagrad", AdaGrad)

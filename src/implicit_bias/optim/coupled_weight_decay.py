@@ -15,8 +15,8 @@ with ρ = 1 − ηλ and θ̃_k = θ_k/ρᵏ,
 which ``exp-step-gd`` runs: η_k = η·exp(g(k + 1/2)) with the growth g = −2 log(1 − ηλ)
 (:func:`equivalent_growth`). The two runs have the same directions θ/‖θ‖ in exact arithmetic.
 
-The weight decay λ = ``hp["weight_decay"]`` and the growth g = ``hp["step_growth"]`` are swept
-like the step size (traced leaves, one compiled program per sweep).
+The weight decay λ = ``weight_decay`` and the growth g = ``step_growth`` are swept like the step size
+(``hp["weight_decay"]``, ``hp["step_growth"]``: traced leaves, one compiled program per sweep).
 
 References: Li & Arora, "An exponential learning rate schedule for deep learning", ICLR 2020;
 Loshchilov & Hutter, "Decoupled weight decay regularization", ICLR 2019 (coupled vs decoupled).
@@ -25,17 +25,23 @@ Loshchilov & Hutter, "Decoupled weight decay regularization", ICLR 2019 (coupled
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam, table
 from implicit_bias.optim import register_optimizer
-from implicit_bias.optim.base import StepOptimizer
+from implicit_bias.optim.base import NOT_AN_OPTION, Objective, StepOptimizer
 from implicit_bias.optim.steps import GD, Momentum
+
+#: coupled weight decay λ ≥ 0 (λ = 0 is the control without decay).
+WEIGHT_DECAY = HParam("weight_decay", float, 1e-3, "coupled weight decay λ (λθ added to the gradient)", low=0.0)
 
 
 def _check_decay(value: Any, what: str = "weight decay") -> float:
@@ -67,52 +73,51 @@ class SGDWeightDecay(StepOptimizer):
 
     weight_decay: float = 1e-3
     name: ClassVar[str] = "sgd-weight-decay"
-    swept: ClassVar[tuple[str, ...]] = ("weight_decay",)
+    hparams: ClassVar[tuple[HParam, ...]] = (WEIGHT_DECAY,)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         object.__setattr__(self, "weight_decay", _check_decay(self.weight_decay))
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        return coupled_weight_decay(hp.get("weight_decay", self.weight_decay), optax.sgd(hp["step_size"]))
-
-    def describe(self) -> dict:
-        return {**super().describe(), "weight_decay": self.weight_decay}
+        return coupled_weight_decay(self.hparam(hp, "weight_decay"), optax.sgd(hp["step_size"]))
 
 
 @dataclass(frozen=True)
 class MomentumWeightDecay(Momentum):
-    """Heavy ball with coupled weight decay: v ← μv + ∇L + λθ, θ ← θ − ηv (μ = ``beta`` or ``hp["momentum"]``)."""
+    """Heavy ball with coupled weight decay λ: v ← μv + ∇L + λθ, θ ← θ − ηv (μ = ``momentum``)."""
 
     weight_decay: float = 1e-3
     name: ClassVar[str] = "momentum-weight-decay"
-    swept: ClassVar[tuple[str, ...]] = ("momentum", "weight_decay")
+    hparams: ClassVar[tuple[HParam, ...]] = Momentum.hparams + (WEIGHT_DECAY,)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not (isinstance(self.beta, (int, float)) and 0 <= self.beta < 1):
-            raise InputError(f"momentum must lie in [0, 1), got {self.beta!r}")
+        if not (isinstance(self.momentum, (int, float)) and 0 <= self.momentum < 1):
+            raise InputError(f"momentum must lie in [0, 1), got {self.momentum!r}")
         object.__setattr__(self, "weight_decay", _check_decay(self.weight_decay))
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        return coupled_weight_decay(hp.get("weight_decay", self.weight_decay), super().transform(hp))
-
-    def describe(self) -> dict:
-        return {**super().describe(), "beta": self.beta, "weight_decay": self.weight_decay}
+        return coupled_weight_decay(self.hparam(hp, "weight_decay"), super().transform(hp))
 
 
 @dataclass(frozen=True)
 class WeightDecayed(StepOptimizer):
     """Any step optimizer ``base`` with coupled weight decay λ (``hp["weight_decay"]`` or ``weight_decay``).
 
-    The base's batch size, log-loss flag, label perturbation and objective modification are kept.
+    The base's batch size, log-loss flag, label perturbation and objective modification are kept. Its
+    declared quantities are the base's (see :meth:`declared`) and ``weight_decay``.
     """
 
-    base: StepOptimizer = GD()
+    base: StepOptimizer = field(default=GD(), metadata=NOT_AN_OPTION)
     weight_decay: float = 1e-3
     batch_size: int | None = field(default=None, kw_only=True)
     name: ClassVar[str] = "weight-decayed"
-    swept: ClassVar[tuple[str, ...]] = ("weight_decay",)
+    hparams: ClassVar[tuple[HParam, ...]] = (WEIGHT_DECAY,)
+
+    def bind(self, model: Any) -> "WeightDecayed":
+        base = self.base.bind(model)
+        return self if base is self.base else dataclasses.replace(self, base=base)
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, StepOptimizer):
@@ -122,28 +127,29 @@ class WeightDecayed(StepOptimizer):
         object.__setattr__(self, "batch_size", self.base.batch_size)
         object.__setattr__(self, "weight_decay", _check_decay(self.weight_decay))
 
+    def declared(self) -> dict[str, HParam]:  # type: ignore[override]
+        """The base's table and ``weight_decay`` (this declaration wins over a base's own)."""
+        return {**self.base.declared(), **table(self.hparams)}
+
     @property
     def uses_log_loss(self) -> bool:  # type: ignore[override]
         return self.base.uses_log_loss
 
     @property
-    def supports_swept_batch(self) -> bool:
-        return getattr(self.base, "supports_swept_batch", True)
+    def supports_swept_batch(self) -> bool:  # type: ignore[override]
+        return self.base.supports_swept_batch
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        return coupled_weight_decay(hp.get("weight_decay", self.weight_decay), self.base.transform(hp))
+        return coupled_weight_decay(self.hparam(hp, "weight_decay"), self.base.transform(hp))
 
     def perturb_targets(self, y: jax.Array, hp: Mapping[str, jax.Array], key: jax.Array) -> jax.Array:
         return self.base.perturb_targets(y, hp, key)
 
-    def __getattr__(self, item: str) -> Any:
-        if item == "modify_objective" and hasattr(self.base, "modify_objective"):
-            return self.base.modify_objective
-        raise AttributeError(item)
+    def modify_objective(self, objective: Objective) -> Objective:
+        return self.base.modify_objective(objective)
 
-    def describe(self) -> dict:
-        return {**self.base.describe(), "name": self.name, "base": self.base.name,
-                "weight_decay": self.weight_decay}
+    def check_hparams(self, hp: Mapping[str, np.ndarray]) -> None:
+        self.base.check_hparams(hp)
 
 
 class CountState(NamedTuple):
@@ -168,31 +174,30 @@ def exponential_step(step_size: jax.Array, growth: jax.Array) -> optax.GradientT
 
 @dataclass(frozen=True)
 class ExponentialStepGD(StepOptimizer):
-    """GD with the growing step η_k = η·exp(g(k + 1/2)) (g = ``growth`` or ``hp["step_growth"]``).
+    """GD with the growing step η_k = η·exp(g(k + 1/2)) (g = ``step_growth`` or ``hp["step_growth"]``).
 
     With g = :func:`equivalent_growth` (η, λ) it is GD with weight decay λ on a scale-invariant
     loss, rescaled by (1 − ηλ)^{−k} (Li & Arora 2020).
     """
 
-    growth: float = 0.0
+    step_growth: float = 0.0
     name: ClassVar[str] = "exp-step-gd"
-    swept: ClassVar[tuple[str, ...]] = ("step_growth",)
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("step_growth", float, 0.0, "growth g of the step η exp(g(k + 1/2)) (0: constant step)"),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
         try:
-            g = float(self.growth)
+            g = float(self.step_growth)
         except (TypeError, ValueError):
-            raise InputError(f"step growth must be a number, got {self.growth!r}") from None
+            raise InputError(f"step growth must be a number, got {self.step_growth!r}") from None
         if not math.isfinite(g):
-            raise InputError(f"step growth must be finite, got {self.growth}")
-        object.__setattr__(self, "growth", g)
+            raise InputError(f"step growth must be finite, got {self.step_growth}")
+        object.__setattr__(self, "step_growth", g)
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        return exponential_step(hp["step_size"], hp.get("step_growth", self.growth))
-
-    def describe(self) -> dict:
-        return {**super().describe(), "growth": self.growth}
+        return exponential_step(hp["step_size"], self.hparam(hp, "step_growth"))
 
 
 register_optimizer("sgd-weight-decay", SGDWeightDecay)

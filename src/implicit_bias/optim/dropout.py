@@ -13,9 +13,9 @@ predictions linear in each unit's contribution g_i = f(W_2[:, i] W_1[i, :]) the 
 and ``expected=True`` runs GD on that deterministic objective (for a fully observed matrix,
 (1/2n)[‖M − UVᵀ‖² + λ Σ_i ‖u_i‖²‖v_i‖²] with U = W_2, V = W_1ᵀ).
 
-The engine's only per-step randomness reaches the optimizer through ``perturb_targets``; the mask
-travels appended to the targets and ``modify_objective`` splits it off again (targets stay (n,)
-inside the loss). Params must be the pair (W_1 (r, d2), W_2 (d1, r)) of a depth-2
+Each step's mask comes from :meth:`Dropout.draw` (the engine's per-step random draws, keyed by the
+configuration's seed and the step), which the objective built by ``modify_objective`` reads as
+``hp["dropout_keep"]``. Params must be the pair (W_1 (r, d2), W_2 (d1, r)) of a depth-2
 :class:`~implicit_bias.models.factorized.FactorizedModel` with width r = ``width``.
 
 Swept hyper-parameters: ``hp["step_size"]`` and ``hp["retain"]`` (θ; 1 = no dropout).
@@ -29,16 +29,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.optim import register_optimizer
-from implicit_bias.optim.base import StepOptimizer
-
-Objective = Callable[[Any, jax.Array, jax.Array, Mapping[str, jax.Array]], jax.Array]
+from implicit_bias.optim.base import Objective, StepOptimizer
 
 
 def _check_pair(params: Any, width: int) -> tuple[jax.Array, jax.Array]:
@@ -70,7 +69,23 @@ class Dropout(StepOptimizer):
     retain: float = 0.5
     expected: bool = False
     name: ClassVar[str] = "dropout"
-    swept: ClassVar[tuple[str, ...]] = ("retain",)
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("retain", float, 0.5, "probability θ of keeping a hidden unit (1: no dropout)", low=0.0, high=1.0,
+               low_open=True),
+    )
+
+    @classmethod
+    def example(cls, model: Any) -> "Dropout | None":
+        """Dropout acts on the hidden units of a two-layer factorization: None for any other model."""
+        params = jax.eval_shape(lambda k: model.init({}, k), jax.random.PRNGKey(0))
+        if not (isinstance(params, (tuple, list)) and len(params) == 2):
+            return None
+        width = params[0].shape[0]
+        try:
+            _check_pair(params, width)
+        except InputError:
+            return None
+        return cls(width=width)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -79,30 +94,26 @@ class Dropout(StepOptimizer):
         if not (isinstance(self.retain, (int, float)) and math.isfinite(self.retain) and 0 < self.retain <= 1):
             raise InputError(f"retain probability must lie in (0, 1], got {self.retain!r}")
 
-    def perturb_targets(self, y: jax.Array, hp: Mapping[str, jax.Array], key: jax.Array) -> jax.Array:
+    def draw(self, hp: Mapping[str, jax.Array], key: jax.Array) -> dict[str, jax.Array]:
+        """The step's mask b (r,): unit i kept with probability θ (none when training on the expectation)."""
         if self.expected:
-            return y
-        keep = jax.random.bernoulli(key, hp.get("retain", self.retain), (self.width,))
-        return jnp.concatenate([y, keep.astype(y.dtype)])
+            return {}
+        return {"dropout_keep": jax.random.bernoulli(key, self.hparam(hp, "retain"), (self.width,))}
 
     def modify_objective(self, objective: Objective) -> Objective:
-        width, expected, default = self.width, self.expected, self.retain
+        width, expected = self.width, self.expected
 
         def dropped(params, X, y, hp):
-            theta = hp.get("retain", default)
-            n = X.shape[0]
+            theta = self.hparam(hp, "retain")
             if expected:
                 lam = (1.0 - theta) / theta
                 units = jnp.eye(width, dtype=y.dtype)
                 zeros = jnp.zeros_like(y)
                 alone = jax.vmap(lambda e: objective(scale_units(params, e, width), X, zeros, hp))(units)
                 return objective(params, X, y, hp) + lam * jnp.sum(alone)
-            return objective(scale_units(params, y[n:] / theta, width), X, y[:n], hp)
+            return objective(scale_units(params, hp["dropout_keep"].astype(y.dtype) / theta, width), X, y, hp)
 
         return dropped
-
-    def describe(self) -> dict:
-        return {**super().describe(), "width": self.width, "retain": self.retain, "expected": self.expected}
 
 
 register_optimizer("dropout", Dropout)

@@ -22,6 +22,8 @@ import jax
 import jax.numpy as jnp
 
 from implicit_bias.errors import InputError
+from implicit_bias.metrics.curvature import top_eigenvalue
+from implicit_bias.optim.base import Optimizer
 
 SOLVERS = {
     "tsit5": diffrax.Tsit5,
@@ -51,27 +53,13 @@ def choose_solver(curvature: float, horizon: float, n_params: int) -> str:
 
 def top_curvature(objective: Callable, params: Any, X: jax.Array, y: jax.Array, hp: Any,
                   iterations: int = 30) -> jax.Array:
-    """λ_max of the objective's Hessian at ``params`` by power iteration on Hessian-vector products."""
-    grad = jax.grad(objective)
-    leaves, treedef = jax.tree_util.tree_flatten(params)
-    keys = jax.random.split(jax.random.PRNGKey(0), len(leaves))
-    v = jax.tree_util.tree_unflatten(treedef, [jax.random.normal(k, x.shape, x.dtype) for k, x in zip(keys, leaves)])
-
-    def norm(t):
-        return jnp.sqrt(sum(jnp.sum(x * x) for x in jax.tree_util.tree_leaves(t)))
-
-    def body(_, carry):
-        v, _ = carry
-        v = jax.tree_util.tree_map(lambda x: x / jnp.maximum(norm(v), 1e-300), v)
-        hv = jax.jvp(lambda p: grad(p, X, y, hp), (params,), (v,))[1]
-        return hv, norm(hv)
-
-    _, lam = jax.lax.fori_loop(0, iterations, body, (v, jnp.zeros((), leaves[0].dtype)))
-    return lam
+    """|λ|_max of the Hessian of θ ↦ objective(θ, X, y, hp) at ``params``: power iteration on
+    Hessian-vector products (:func:`implicit_bias.metrics.curvature.top_eigenvalue`)."""
+    return jnp.abs(top_eigenvalue(lambda p: objective(p, X, y, hp), params, method="power", iterations=iterations))
 
 
 @dataclass(frozen=True)
-class Flow:
+class Flow(Optimizer):
     """Gradient flow to time T with an adaptive ODE solver.
 
     Attributes:
@@ -91,7 +79,6 @@ class Flow:
     max_steps: int = 200_000
     name: ClassVar[str] = "flow"
     kind: ClassVar[str] = "flow"
-    batch_size: ClassVar[None] = None
 
     def __post_init__(self) -> None:
         if self.solver not in SOLVERS and self.solver != "auto":
@@ -117,7 +104,3 @@ class Flow:
         if self.solver != "auto":
             return self
         return replace(self, solver=choose_solver(curvature, horizon, n_params))
-
-    def describe(self) -> dict:
-        return {"name": self.name, "solver": self.solver, "rtol": self.rtol, "atol": self.atol,
-                "time_change": self.time_change}

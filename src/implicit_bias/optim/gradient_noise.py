@@ -6,7 +6,7 @@ Label noise enters through the targets, so its gradient noise has covariance ∝
 manifold, and that structure is what drives the drift towards small tr ∇²L (Blanc et al. 2020; Li,
 Wang & Arora 2022). Isotropic gradient noise of comparable size has no such structure: it is the
 negative control of the label-noise entries. The noise key comes from ``hp["seed"]``; σ from
-``hp["gradient_noise"]`` when swept, else the field.
+``hp["gradient_noise"]`` when swept, else the field ``gradient_noise``.
 
 References: Li, Wang, Arora, "What happens after SGD reaches zero loss? A mathematical framework",
 ICLR 2022 (the drift depends on the noise covariance, not only its size).
@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import optax
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.optim import register_optimizer
 from implicit_bias.optim.base import StepOptimizer
 
@@ -54,23 +55,23 @@ class GradientNoiseGD(StepOptimizer):
     """GD plus isotropic Gaussian gradient noise of standard deviation σ per coordinate.
 
     Attributes:
-      noise: σ ≥ 0 (``hp["gradient_noise"]`` overrides it).
+      gradient_noise: σ ≥ 0 (``hp["gradient_noise"]`` overrides it).
     """
 
-    noise: float = 0.1
+    gradient_noise: float = 0.1
     name: ClassVar[str] = "gradient-noise-gd"
-    swept: ClassVar[tuple[str, ...]] = ("gradient_noise",)
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("gradient_noise", float, 0.1, "standard deviation σ of the gradient noise per coordinate", low=0.0),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not (isinstance(self.noise, (int, float)) and math.isfinite(self.noise) and self.noise >= 0):
-            raise InputError(f"gradient noise must be a finite number >= 0, got {self.noise!r}")
+        sigma = self.gradient_noise
+        if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma >= 0):
+            raise InputError(f"gradient noise must be a finite number >= 0, got {sigma!r}")
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        return noisy_sgd(hp["step_size"], hp.get("gradient_noise", self.noise), hp["seed"])
-
-    def describe(self) -> dict:
-        return {**super().describe(), "noise": self.noise}
+        return noisy_sgd(hp["step_size"], self.hparam(hp, "gradient_noise"), hp["seed"])
 
 
 register_optimizer("gradient-noise-gd", GradientNoiseGD)

@@ -5,7 +5,7 @@
 (minibatch B drawn without replacement each epoch, or the full batch). The noise never vanishes,
 even at an interpolator, so the iterates keep moving along the manifold of interpolators; on a
 diagonal network that drift shrinks the effective initialization and biases towards sparse
-solutions. σ is read from ``hp["label_noise"]`` when swept, else from the field.
+solutions. σ is read from ``hp["label_noise"]`` when swept, else from the field ``label_noise``.
 
 References: Blanc, Gupta, Valiant, Valiant, "Implicit regularization for deep neural networks driven
 by an Ornstein-Uhlenbeck like process", COLT 2020; HaoChen, Wei, Lee, Ma, "Shape matters:
@@ -23,10 +23,11 @@ from typing import ClassVar, Mapping
 import jax
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.optim import register_optimizer
 from implicit_bias.optim.base import StepOptimizer
 
-NOISE_KINDS = ("gaussian", "rademacher")
+DISTRIBUTIONS = ("gaussian", "rademacher")
 
 
 @dataclass(frozen=True)
@@ -34,33 +35,34 @@ class LabelNoiseSGD(StepOptimizer):
     """(Minibatch) SGD on targets perturbed afresh at every step.
 
     Attributes:
-      noise: σ ≥ 0, the label-noise standard deviation (``hp["label_noise"]`` overrides it).
-      kind: "gaussian" or "rademacher" (±σ with equal probability).
+      label_noise: σ ≥ 0, the label-noise standard deviation (``hp["label_noise"]`` overrides it).
+      distribution: "gaussian" or "rademacher" (±σ with equal probability).
       batch_size: minibatch size, None for the full batch.
     """
 
-    noise: float = 0.1
-    kind: str = "gaussian"
+    label_noise: float = 0.1
+    distribution: str = "gaussian"
     name: ClassVar[str] = "label-noise-sgd"
-    swept: ClassVar[tuple[str, ...]] = ("label_noise",)
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("label_noise", float, 0.1, "standard deviation σ of the label noise (0: plain SGD)", low=0.0),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not (isinstance(self.noise, (int, float)) and math.isfinite(self.noise) and self.noise >= 0):
-            raise InputError(f"label noise must be a finite number >= 0, got {self.noise!r}")
-        if self.kind not in NOISE_KINDS:
-            raise InputError(f"unknown label-noise kind '{self.kind}'; valid: {', '.join(NOISE_KINDS)}")
+        sigma = self.label_noise
+        if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma >= 0):
+            raise InputError(f"label noise must be a finite number >= 0, got {sigma!r}")
+        if self.distribution not in DISTRIBUTIONS:
+            raise InputError(f"unknown label-noise distribution '{self.distribution}'; "
+                             f"valid: {', '.join(DISTRIBUTIONS)}")
 
     def perturb_targets(self, y: jax.Array, hp: Mapping[str, jax.Array], key: jax.Array) -> jax.Array:
-        sigma = hp.get("label_noise", self.noise)
-        if self.kind == "rademacher":
+        sigma = self.hparam(hp, "label_noise")
+        if self.distribution == "rademacher":
             xi = jax.random.rademacher(key, y.shape, dtype=y.dtype)
         else:
             xi = jax.random.normal(key, y.shape, dtype=y.dtype)
         return y + sigma * xi
-
-    def describe(self) -> dict:
-        return {**super().describe(), "noise": self.noise, "kind": self.kind}
 
 
 register_optimizer("label-noise-sgd", LabelNoiseSGD)

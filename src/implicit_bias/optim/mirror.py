@@ -36,6 +36,7 @@ import numpy as np
 import optax
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.optim import register_optimizer
 from implicit_bias.optim.base import StepOptimizer
 from implicit_bias.optim.flow import Flow
@@ -79,6 +80,9 @@ class MirrorFlow(Flow):
     beta: float = 1.0
     rate: float = 1.0
     name: ClassVar[str] = "mirror-flow"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("beta", float, 1.0, "hypentropy scale β (β → 0: entropy-like, β → ∞: Euclidean)", low=0.0),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -90,7 +94,7 @@ class MirrorFlow(Flow):
         grad = jax.grad(objective)
 
         def mirrored(params, X, y, hp):
-            beta = hp.get("beta", self.beta)
+            beta = self.hparam(hp, "beta")
             field = jax.tree_util.tree_map(lambda w, g: self.rate * jnp.sqrt(w ** 2 + beta ** 2) * g,
                                            params, grad(params, X, y, hp))
             field = jax.lax.stop_gradient(field)
@@ -98,9 +102,6 @@ class MirrorFlow(Flow):
                                                       jax.tree_util.tree_leaves(params)))
 
         return mirrored
-
-    def describe(self) -> dict:
-        return {**super().describe(), "name": self.name, "beta": self.beta, "rate": self.rate}
 
 
 class _NoState(NamedTuple):
@@ -130,7 +131,9 @@ class MirrorDescent(StepOptimizer):
     beta: float = 1.0
     rate: float = 1.0
     name: ClassVar[str] = "mirror-descent"
-    swept: ClassVar[tuple[str, ...]] = ("beta",)
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("beta", float, 1.0, "hypentropy scale β", low=0.0, low_open=True),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -139,10 +142,7 @@ class MirrorDescent(StepOptimizer):
             raise InputError("mirror descent needs beta > 0")
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        return hypentropy_md(hp["step_size"], hp.get("beta", self.beta), self.rate)
-
-    def describe(self) -> dict:
-        return {**super().describe(), "beta": self.beta, "rate": self.rate}
+        return hypentropy_md(hp["step_size"], self.hparam(hp, "beta"), self.rate)
 
 
 register_optimizer("mirror-descent", MirrorDescent)

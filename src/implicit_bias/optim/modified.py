@@ -33,8 +33,9 @@ Karakida, Takase, Hayase, Osawa, "Understanding gradient regularization in deep 
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
@@ -43,13 +44,16 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam, table
 from implicit_bias.optim import register_optimizer
-from implicit_bias.optim.base import StepOptimizer
+from implicit_bias.optim.base import NOT_AN_OPTION, Objective, StepOptimizer
 from implicit_bias.optim.flow import Flow
-from implicit_bias.optim.steps import GD, SGD, Momentum, Nesterov
+from implicit_bias.optim.steps import GD, MOMENTUM, SGD, Momentum, Nesterov
 
-Objective = Callable[[Any, jax.Array, jax.Array, Mapping[str, jax.Array]], jax.Array]
 PARTITIONS = ("reshuffled", "fixed")
+#: h of a modified loss: a quantity of the objective, so h = 0 (the plain flow) is admitted.
+MODIFIED_STEP_SIZE = HParam("step_size", float, 0.01, "step size h the modified loss describes (0: the plain flow)",
+                            low=0.0)
 
 
 def _sq_norm(tree: Any) -> jax.Array:
@@ -113,6 +117,7 @@ class IGRFlow(Flow):
 
     step_size: float = 0.01
     name: ClassVar[str] = "igr-flow"
+    hparams: ClassVar[tuple[HParam, ...]] = (MODIFIED_STEP_SIZE,)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -122,7 +127,7 @@ class IGRFlow(Flow):
 
     def strength(self, hp: Mapping[str, jax.Array]) -> jax.Array:
         """The coefficient of ‖∇L‖² in the modified loss."""
-        return hp.get("step_size", self.step_size) / 4.0
+        return self.hparam(hp, "step_size") / 4.0
 
     def modify_objective(self, objective: Objective) -> Objective:
         penalty = gradient_penalty(objective)
@@ -131,9 +136,6 @@ class IGRFlow(Flow):
             return objective(params, X, y, hp) + self.strength(hp) * penalty(params, X, y, hp)
 
         return modified
-
-    def describe(self) -> dict:
-        return {**super().describe(), "name": self.name, "step_size": self.step_size}
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,9 @@ class SGDModifiedFlow(IGRFlow):
     n_batches: int = 1
     partition: str = "reshuffled"
     name: ClassVar[str] = "sgd-modified-flow"
+    hparams: ClassVar[tuple[HParam, ...]] = IGRFlow.hparams + (
+        HParam("n_batches", int, 1, "minibatches per epoch m (1: GD's modified loss; reshuffled partition)", low=1),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -168,32 +173,27 @@ class SGDModifiedFlow(IGRFlow):
 
         return modified
 
-    def describe(self) -> dict:
-        return {**super().describe(), "n_batches": int(self.n_batches), "partition": self.partition}
-
 
 @dataclass(frozen=True)
 class MomentumModifiedFlow(IGRFlow):
     """Gradient flow of L + h(1 + β)/(4(1 − β)²)‖∇L‖²: heavy ball (step h, momentum β) at t = kh/(1 − β).
 
     With the effective step h_eff = h/(1 − β) the penalty is (h_eff/4)·(1 + β)/(1 − β)·‖∇L‖²: GD's, made
-    (1 + β)/(1 − β) times stronger (Ghosh et al.'s factor). β = ``hp["momentum"]`` or the field ``beta``.
+    (1 + β)/(1 − β) times stronger (Ghosh et al.'s factor). β = ``hp["momentum"]`` or the field ``momentum``.
     """
 
-    beta: float = 0.9
+    momentum: float = 0.9
     name: ClassVar[str] = "momentum-modified-flow"
+    hparams: ClassVar[tuple[HParam, ...]] = IGRFlow.hparams + (MOMENTUM,)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not (isinstance(self.beta, (int, float)) and 0 <= self.beta < 1):
-            raise InputError(f"momentum must lie in [0, 1), got {self.beta!r}")
+        if not (isinstance(self.momentum, (int, float)) and 0 <= self.momentum < 1):
+            raise InputError(f"momentum must lie in [0, 1), got {self.momentum!r}")
 
     def strength(self, hp: Mapping[str, jax.Array]) -> jax.Array:
-        beta = hp.get("momentum", self.beta)
-        return hp.get("step_size", self.step_size) * (1 + beta) / (4 * (1 - beta) ** 2)
-
-    def describe(self) -> dict:
-        return {**super().describe(), "beta": self.beta}
+        beta = self.hparam(hp, "momentum")
+        return self.hparam(hp, "step_size") * (1 + beta) / (4 * (1 - beta) ** 2)
 
 
 KINDS = {"igr": IGRFlow, "sgd": SGDModifiedFlow, "momentum": MomentumModifiedFlow}
@@ -206,7 +206,7 @@ def make_modified_flow(kind: str, step_size: float, n_batches: int | None = None
 
     ``n_batches`` (m, steps per epoch) is required for "sgd" and refused (unless 1) for the
     full-batch kinds; ``flow_options`` go to the flow (solver, rtol, atol, max_steps, and
-    partition for "sgd", beta for "momentum"). Raises :class:`InputError` on bad input.
+    partition for "sgd", momentum for "momentum"). Raises :class:`InputError` on bad input.
     """
     if kind not in KINDS:
         raise InputError(f"unknown modified loss '{kind}'; valid: {', '.join(KINDS)}")
@@ -235,46 +235,53 @@ def check_describes(kind: str, optimizer: str) -> None:
 
 def modified_flow_for(optimizer: StepOptimizer, step_size: float, n_samples: int, **flow_options: Any) -> Flow:
     """The modified flow describing a step optimizer: GD → igr, SGD(B) → sgd (m = n // B), heavy ball → momentum."""
-    batch = getattr(optimizer, "batch_size", None)
+    batch = optimizer.batch_size
     if batch is not None and (batch <= 0 or batch > n_samples):
         raise InputError(f"batch size must lie in 1..{n_samples}, got {batch}")
     m = None if batch is None or batch == n_samples else n_samples // batch
     if isinstance(optimizer, Momentum) and not isinstance(optimizer, Nesterov):
         if m is not None:
             raise InputError("no closed-form modified loss for heavy ball with minibatches")
-        return make_modified_flow("momentum", step_size, beta=optimizer.beta, **flow_options)
+        return make_modified_flow("momentum", step_size, momentum=optimizer.momentum, **flow_options)
     if type(optimizer) in (GD, SGD):
         return make_modified_flow("sgd" if m else "igr", step_size, m, **flow_options)
-    raise InputError(f"no modified loss describes optimizer '{getattr(optimizer, 'name', type(optimizer).__name__)}' "
+    raise InputError(f"no modified loss describes optimizer '{optimizer.name}' "
                      "(known: gd -> igr, sgd -> sgd, momentum -> momentum)")
 
 
 @dataclass(frozen=True, eq=False)
 class GradientRegularized(StepOptimizer):
-    """Explicit gradient regularization: ``base``'s steps on L + λ‖∇L‖², λ = ``hp["gr_strength"]`` or ``strength``.
+    """Explicit gradient regularization: ``base``'s steps on L + λ‖∇L‖², λ = ``hp["gr_strength"]`` or ``gr_strength``.
 
     ``per_batch=False`` penalizes the full-batch gradient: with a minibatch base this needs the
     training data as ``full_data=(X, y)``; ``per_batch=True`` penalizes each minibatch's own
-    gradient, L_B + λ‖∇L_B‖². With a full-batch base both are the same.
+    gradient, L_B + λ‖∇L_B‖². With a full-batch base both are the same. The declared quantities
+    are the base's (see :meth:`declared`) and ``gr_strength``.
     """
 
-    base: StepOptimizer = GD()
-    strength: float = 0.01
+    base: StepOptimizer = field(default=GD(), metadata=NOT_AN_OPTION)
+    gr_strength: float = 0.01
     per_batch: bool = False
     full_data: tuple[Any, Any] | None = field(default=None, repr=False)
     batch_size: int | None = field(default=None, kw_only=True)
     name: ClassVar[str] = "gradient-regularized"
-    swept: ClassVar[tuple[str, ...]] = ("gr_strength",)
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("gr_strength", float, 0.01, "gradient-regularization strength λ in L + λ‖∇L‖²", low=0.0),
+    )
+
+    def bind(self, model: Any) -> "GradientRegularized":
+        base = self.base.bind(model)
+        return self if base is self.base else dataclasses.replace(self, base=base)
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, StepOptimizer):
             raise InputError(f"gradient regularization needs a step optimizer as base, got {self.base!r}")
         try:
-            lam = float(self.strength)
+            lam = float(self.gr_strength)
         except (TypeError, ValueError):
-            raise InputError(f"gradient-regularization strength must be a number, got {self.strength!r}") from None
+            raise InputError(f"gradient-regularization strength must be a number, got {self.gr_strength!r}") from None
         if not (math.isfinite(lam) and lam >= 0):
-            raise InputError(f"gradient-regularization strength must be >= 0, got {self.strength}")
+            raise InputError(f"gradient-regularization strength must be >= 0, got {self.gr_strength}")
         base = self.base
         if self.batch_size is not None:
             if self.batch_size <= 0:
@@ -294,8 +301,15 @@ class GradientRegularized(StepOptimizer):
             X, y = self.full_data
             object.__setattr__(self, "full_data", (np.asarray(X), np.asarray(y)))
 
+    def declared(self) -> dict[str, HParam]:  # type: ignore[override]
+        """The base's table and ``gr_strength`` (this declaration wins over a base's own)."""
+        return {**self.base.declared(), **table(self.hparams)}
+
+    def check_hparams(self, hp: Mapping[str, np.ndarray]) -> None:
+        self.base.check_hparams(hp)
+
     @property
-    def uses_log_loss(self) -> bool:
+    def uses_log_loss(self) -> bool:  # type: ignore[override]
         return self.base.uses_log_loss
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
@@ -305,13 +319,12 @@ class GradientRegularized(StepOptimizer):
         return self.base.perturb_targets(y, hp, key)
 
     def modify_objective(self, objective: Objective) -> Objective:
-        inner = getattr(self.base, "modify_objective", None)
-        objective = inner(objective) if inner is not None else objective
+        objective = self.base.modify_objective(objective)
         penalty = gradient_penalty(objective)
         full = self.full_data if (self.base.batch_size is not None and not self.per_batch) else None
 
         def regularized(params, X, y, hp):
-            lam = hp.get("gr_strength", self.strength)
+            lam = self.hparam(hp, "gr_strength")
             if full is not None:
                 Xf, yf = (jnp.asarray(a, dtype=X.dtype) if np.issubdtype(a.dtype, np.floating) else jnp.asarray(a)
                           for a in full)
@@ -319,10 +332,6 @@ class GradientRegularized(StepOptimizer):
             return objective(params, X, y, hp) + lam * penalty(params, X, y, hp)
 
         return regularized
-
-    def describe(self) -> dict:
-        return {**self.base.describe(), "name": self.name, "base": self.base.name, "strength": float(self.strength),
-                "per_batch": bool(self.per_batch)}
 
 
 register_optimizer("igr-flow", IGRFlow)

@@ -12,11 +12,9 @@ for every parameterization of the same predictor class (square loss: f ← f −
 step; logistic loss: function-space gradient descent on Σ_i ℓ_i). Any loss works: the step uses the
 engine's gradient ∇_θ L and the model's Jacobian.
 
-The optimizer needs the model to form J: ``NaturalGD(model=model, damping=δ)``. The engine's objective
-hook ``modify_objective`` sees the objective (params, X, y, hp) but not the model, so the model is a field
-(see the module's report: an engine hook that binds the model would let ``--optimizer natural-gd`` work
-from the command line). Implementation: the objective becomes ⟨stopgrad(d(θ)), θ⟩ whose gradient is the
-step direction d(θ) = (G + δI)⁺∇_θ L, and plain GD runs on it.
+The optimizer needs the model to form J: the engine binds the model it trains (:meth:`NaturalGD.bind`), so
+``NaturalGD(damping=δ)`` and ``--optimizer natural-gd`` work as they are. Implementation: the objective
+becomes ⟨stopgrad(d(θ)), θ⟩ whose gradient is the step direction d(θ) = (G + δI)⁺∇_θ L, and plain GD runs on it.
 
 References: Amari, "Natural gradient works efficiently in learning", Neural Computation 1998; Martens,
 "New insights and perspectives on the natural gradient method", JMLR 2020; Zhang, Martens, Grosse,
@@ -27,6 +25,7 @@ Kerekes, Mészáros, Huszár, "Depth without the magic: inductive bias of natura
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
@@ -35,8 +34,9 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.optim import register_optimizer
-from implicit_bias.optim.base import StepOptimizer
+from implicit_bias.optim.base import NOT_AN_OPTION, StepOptimizer
 
 
 #: eigenvalues of JJᵀ below this fraction of the largest are treated as zero (singular values of J below
@@ -72,11 +72,21 @@ class NaturalGD(StepOptimizer):
       damping: δ ≥ 0, added to the eigenvalues s²/n of JᵀJ/n (``hp["damping"]`` overrides it).
     """
 
-    model: Any = field(default=None, kw_only=True)
+    model: Any = field(default=None, kw_only=True, metadata=NOT_AN_OPTION)
     damping: float = field(default=1e-10, kw_only=True)
     name: ClassVar[str] = "natural-gd"
-    swept: ClassVar[tuple[str, ...]] = ("damping",)
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("damping", float, 1e-10, "damping δ added to the eigenvalues of JᵀJ/n", low=0.0),
+    )
     supports_swept_batch: ClassVar[bool] = False
+
+    @classmethod
+    def example(cls, model: Any) -> "NaturalGD":
+        return cls()
+
+    def bind(self, model: Any) -> "NaturalGD":
+        """The natural gradient of ``model``'s Jacobian metric (the engine binds the model it trains)."""
+        return self if self.model is model else dataclasses.replace(self, model=model)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -89,21 +99,17 @@ class NaturalGD(StepOptimizer):
 
     def modify_objective(self, objective):
         if self.model is None:
-            raise InputError("natural-gd needs the model to form its Jacobian: NaturalGD(model=...); "
-                             "the command line cannot pass it yet")
+            raise InputError("natural-gd needs the model to form its Jacobian: train binds it "
+                             "(NaturalGD().bind(model) outside the engine)")
         predict = self.model.predict
 
         def natural(params, X, y, hp):
-            direction = natural_direction(predict, objective, params, X, y, hp, hp.get("damping", self.damping))
+            direction = natural_direction(predict, objective, params, X, y, hp, self.hparam(hp, "damping"))
             direction = jax.lax.stop_gradient(direction)
             return sum(jnp.vdot(d, p) for d, p in zip(jax.tree_util.tree_leaves(direction),
                                                       jax.tree_util.tree_leaves(params)))
 
         return natural
-
-    def describe(self) -> dict:
-        return {**super().describe(), "name": self.name, "damping": self.damping,
-                "model": getattr(self.model, "name", None)}
 
 
 register_optimizer("natural-gd", NaturalGD)

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import optax
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.optim import register_optimizer
 from implicit_bias.optim.base import StepOptimizer
 
@@ -69,7 +70,10 @@ class GradientNormalizedGD(StepOptimizer):
     decay_power: float = 0.5
     decay_steps: float = 10.0
     name: ClassVar[str] = "gradient-normalized-gd"
-    swept: ClassVar[tuple[str, ...]] = ("decay_power",)
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("decay_power", float, 0.5, "p of the steps h (1 + k/k₀)^(−p) (steps shrink, sum diverges)", low=0.0,
+               high=1.0, low_open=True),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -81,10 +85,7 @@ class GradientNormalizedGD(StepOptimizer):
             raise InputError(f"decay steps must be positive, got {self.decay_steps!r}")
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        return normalized_decay(hp["step_size"], hp.get("decay_power", self.decay_power), float(self.decay_steps))
-
-    def describe(self) -> dict:
-        return {**super().describe(), "decay_power": self.decay_power, "decay_steps": self.decay_steps}
+        return normalized_decay(hp["step_size"], self.hparam(hp, "decay_power"), float(self.decay_steps))
 
 
 register_optimizer("gradient-normalized-gd", GradientNormalizedGD)

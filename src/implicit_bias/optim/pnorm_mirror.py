@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import optax
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.optim import register_optimizer
 from implicit_bias.optim.base import StepOptimizer
 
@@ -64,7 +65,9 @@ class PNormGD(StepOptimizer):
     p: float = 2.0
     name: ClassVar[str] = "p-gd"
     uses_log_loss: ClassVar[bool] = True
-    swept: ClassVar[tuple[str, ...]] = ("p",)
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("p", float, 2.0, "p of the potential ‖w‖_p^p / p (2: GD)", low=1.0, low_open=True),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -72,10 +75,7 @@ class PNormGD(StepOptimizer):
             raise InputError(f"p-norm mirror descent needs a finite p > 1, got {self.p!r}")
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        return p_mirror_descent(hp["step_size"], hp.get("p", self.p))
-
-    def describe(self) -> dict:
-        return {**super().describe(), "p": self.p}
+        return p_mirror_descent(hp["step_size"], self.hparam(hp, "p"))
 
 
 register_optimizer("p-gd", PNormGD)

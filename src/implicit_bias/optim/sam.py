@@ -23,17 +23,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.optim import register_optimizer
-from implicit_bias.optim.base import StepOptimizer
+from implicit_bias.optim.base import Objective, StepOptimizer
 
 VARIANTS = ("n", "1")
-Objective = Callable[[Any, jax.Array, jax.Array, Mapping[str, jax.Array]], jax.Array]
 
 
 def ascent(grads: Any, rho: jax.Array, normalized: bool) -> Any:
@@ -71,7 +71,9 @@ class SAM(StepOptimizer):
     variant: str = "n"
     unnormalized: bool = False
     name: ClassVar[str] = "sam"
-    swept: ClassVar[tuple[str, ...]] = ("rho",)
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("rho", float, 0.05, "ascent radius ρ (0: plain GD, the control)", low=0.0),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -86,9 +88,6 @@ class SAM(StepOptimizer):
 
     def modify_objective(self, objective: Objective) -> Objective:
         return sam_objective(objective, float(self.rho), not self.unnormalized)
-
-    def describe(self) -> dict:
-        return {**super().describe(), "rho": self.rho, "variant": self.variant, "unnormalized": self.unnormalized}
 
 
 register_optimizer("sam", SAM)

@@ -33,10 +33,13 @@ import numpy as np
 import optax
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.optim import register_optimizer
 from implicit_bias.optim.base import StepOptimizer
 
 STEEPEST_NORMS = ("l2", "l1", "linf", "quadratic")
+#: p ≥ 0 of the steps h_k = h (1 + k/k₀)^(−p) (0: constant steps).
+DECAY_POWER = HParam("decay_power", float, 0.0, "p of the steps h (1 + k/k₀)^(−p) (0: constant)", low=0.0)
 
 
 class CountState(NamedTuple):
@@ -126,7 +129,13 @@ class SteepestDescent(StepOptimizer):
     decay_steps: float = 1.0
     name: ClassVar[str] = "steepest-descent"
     uses_log_loss: ClassVar[bool] = True
-    swept: ClassVar[tuple[str, ...]] = ("decay_power", "norm_index", "normalized")
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        DECAY_POWER,
+        HParam("norm_index", int, None, "index into l2, l1, linf, quadratic (sweeps the geometry in one program)",
+               low=0, high=len(STEEPEST_NORMS) - 1),
+        HParam("normalized", int, 0, "1: steps of length h_k in the norm, 0: h_k‖g‖_* (with norm_index)", low=0,
+               high=1),
+    )
     #: (norm, normalized) of the named special cases.
     fixed_norm: ClassVar[tuple[str, bool] | None] = None
 
@@ -145,18 +154,17 @@ class SteepestDescent(StepOptimizer):
             raise InputError(f"{self.name} is steepest descent w.r.t. {self.fixed_norm[0]}"
                              f"{' (normalized)' if self.fixed_norm[1] else ''}; use steepest-descent for other norms")
 
+    def check_hparams(self, hp: Mapping[str, np.ndarray]) -> None:
+        if "normalized" in hp and "norm_index" not in hp:
+            raise InputError("a swept 'normalized' takes effect with a swept 'norm_index' (the geometry sweep)")
+
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
         P_inv = None if self.precondition is None else jnp.asarray(np.linalg.inv(self.precondition))
         norm, unit = self.norm, self.normalized
         if "norm_index" in hp:  # a sweep over geometries in one program
-            norm, unit = hp["norm_index"], hp.get("normalized", float(self.normalized))
-        return steepest(hp["step_size"], hp.get("decay_power", self.decay_power), float(self.decay_steps),
+            norm, unit = hp["norm_index"], self.hparam(hp, "normalized")
+        return steepest(hp["step_size"], self.hparam(hp, "decay_power"), float(self.decay_steps),
                         norm, P_inv, unit)
-
-    def describe(self) -> dict:
-        return {**super().describe(), "norm": self.norm, "normalized": self.normalized,
-                "decay_power": self.decay_power, "decay_steps": self.decay_steps,
-                "precondition": None if self.precondition is None else list(self.precondition.shape)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,9 +175,10 @@ class SignGD(SteepestDescent):
     normalized: bool = True
     name: ClassVar[str] = "sign-gd"
     fixed_norm: ClassVar[tuple[str, bool] | None] = ("linf", True)
+    hparams: ClassVar[tuple[HParam, ...]] = (DECAY_POWER,)
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        h = lambda k: -hp["step_size"] * (1.0 + k / self.decay_steps) ** (-hp.get("decay_power", self.decay_power))  # noqa: E731
+        h = lambda k: -hp["step_size"] * (1.0 + k / self.decay_steps) ** (-self.hparam(hp, "decay_power"))  # noqa: E731
         return optax.chain(optax.scale_by_sign(), optax.scale_by_schedule(h))
 
 
@@ -180,6 +189,7 @@ class CoordinateDescent(SteepestDescent):
     norm: str = "l1"
     name: ClassVar[str] = "coordinate-descent"
     fixed_norm: ClassVar[tuple[str, bool] | None] = ("l1", False)
+    hparams: ClassVar[tuple[HParam, ...]] = (DECAY_POWER,)
 
 
 @dataclass(frozen=True, eq=False)
@@ -189,6 +199,14 @@ class PreconditionedGD(SteepestDescent):
     norm: str = "quadratic"
     name: ClassVar[str] = "preconditioned-gd"
     fixed_norm: ClassVar[tuple[str, bool] | None] = ("quadratic", False)
+    hparams: ClassVar[tuple[HParam, ...]] = (DECAY_POWER,)
+
+    @classmethod
+    def example(cls, model) -> "PreconditionedGD":
+        """P = diag(1, 2, …, p) over the model's p parameters."""
+        params = jax.eval_shape(lambda k: model.init({}, k), jax.random.PRNGKey(0))
+        p = sum(math.prod(x.shape) for x in jax.tree_util.tree_leaves(params))
+        return cls(precondition=np.diag(np.arange(1.0, p + 1.0)))
 
 
 register_optimizer("steepest-descent", SteepestDescent)

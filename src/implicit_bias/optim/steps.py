@@ -16,7 +16,11 @@ from typing import ClassVar, Mapping
 import jax
 import optax
 
+from implicit_bias.hparams import HParam
 from implicit_bias.optim.base import StepOptimizer
+
+#: the heavy-ball coefficient β ∈ [0, 1) (shared by every momentum method).
+MOMENTUM = HParam("momentum", float, 0.9, "heavy-ball coefficient β", low=0.0, high=1.0, high_open=True)
 
 
 @dataclass(frozen=True)
@@ -35,14 +39,14 @@ class SGD(StepOptimizer):
 
 @dataclass(frozen=True)
 class Momentum(StepOptimizer):
-    """Heavy-ball momentum with coefficient β (``hp['momentum']`` overrides it)."""
+    """Heavy-ball momentum with coefficient β = ``momentum`` (``hp['momentum']`` overrides it)."""
 
-    beta: float = 0.9
+    momentum: float = 0.9
     name: ClassVar[str] = "momentum"
-    swept: ClassVar[tuple[str, ...]] = ("momentum",)
+    hparams: ClassVar[tuple[HParam, ...]] = (MOMENTUM,)
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        return optax.sgd(hp["step_size"], momentum=hp.get("momentum", self.beta))
+        return optax.sgd(hp["step_size"], momentum=self.hparam(hp, "momentum"))
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class Nesterov(Momentum):
     name: ClassVar[str] = "nesterov"
 
     def transform(self, hp: Mapping[str, jax.Array]) -> optax.GradientTransformation:
-        return optax.sgd(hp["step_size"], momentum=hp.get("momentum", self.beta), nesterov=True)
+        return optax.sgd(hp["step_size"], momentum=self.hparam(hp, "momentum"), nesterov=True)
 
 
 @dataclass(frozen=True)

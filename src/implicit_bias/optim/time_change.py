@@ -16,25 +16,26 @@ References: Soudry et al. 2018; Nacson, Lee, Gunasekar, Savarese, Srebro, Soudry
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import ClassVar, Mapping
 
 import jax
 import jax.numpy as jnp
 
+from implicit_bias.models.base import Model, ModelWrapper
 from implicit_bias.optim.flow import Flow
 
 
 @dataclass(frozen=True, eq=False)
-class ClockedModel:
+class ClockedModel(ModelWrapper):
     """Wraps ``base``: params {"theta": base params, "log_t": scalar}, starting at t = t0.
 
     The clock starts at log t0 rather than at t = 0 (log 0 = −∞); with θ(t0) = θ(0) the
     error is O(t0 ‖∇L‖), negligible for t0 = 1e-6.
     """
 
-    base: Any
+    base: Model
     log_t0: float = -13.815510557964274  # log(1e-6)
-    name: str = "clocked"
+    name: ClassVar[str] = "clocked"
 
     @property
     def n_features(self) -> int:

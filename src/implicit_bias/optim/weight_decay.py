@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, ClassVar, Mapping
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
 from implicit_bias.errors import InputError
+from implicit_bias.hparams import HParam
 from implicit_bias.optim import register_optimizer
+from implicit_bias.optim.base import Objective
 from implicit_bias.optim.flow import Flow
-
-Objective = Callable[[Any, jax.Array, jax.Array, Mapping[str, jax.Array]], jax.Array]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class WeightDecayFlow(Flow):
 
     weight_decay: float = 0.0
     name: ClassVar[str] = "weight-decay-flow"
+    hparams: ClassVar[tuple[HParam, ...]] = (
+        HParam("weight_decay", float, 0.0, "weight decay λ in L + (λ/2)‖θ‖² (0: the plain flow)", low=0.0),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -43,15 +46,12 @@ class WeightDecayFlow(Flow):
 
     def modify_objective(self, objective: Objective) -> Objective:
         def decayed(params, X, y, hp):
-            lam = hp.get("weight_decay", self.weight_decay)
+            lam = self.hparam(hp, "weight_decay")
             sq = sum(jnp.sum(x * x) for x in jax.tree_util.tree_leaves(params)
                      if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact))
             return objective(params, X, y, hp) + 0.5 * lam * sq
 
         return decayed
-
-    def describe(self) -> dict:
-        return {**super().describe(), "name": self.name, "weight_decay": self.weight_decay}
 
 
 register_optimizer("weight-decay-flow", WeightDecayFlow)

@@ -184,6 +184,21 @@ def norms_not_enough_problem() -> Problem:
                    meta={"kind": "completion", "shape": (2, 2), "symmetric": True, "unobserved": (0, 0)})
 
 
+def full_matrix_problem(singular_values, n_rows: int, n_cols: int, seed: int) -> tuple[Problem, np.ndarray]:
+    """(completion problem observing every entry of M, M): M = U diag(σ) Vᵀ with Haar U (n_rows, k), V (n_cols, k).
+
+    No test split: every entry is observed (``meta["kind"]`` is "completion", X the (row, col) pairs)."""
+    rng = np.random.default_rng(seed)
+    k = len(singular_values)
+    U, _ = np.linalg.qr(rng.standard_normal((n_rows, k)))
+    V, _ = np.linalg.qr(rng.standard_normal((n_cols, k)))
+    M = (U * np.asarray(singular_values)) @ V.T
+    rows, cols = np.divmod(np.arange(n_rows * n_cols), n_cols)
+    X = np.stack([rows, cols], axis=1)
+    return Problem(X, M[rows, cols], name=f"full {n_rows}x{n_cols} matrix",
+                   meta={"kind": "completion", "shape": (n_rows, n_cols), "seed": seed}), M
+
+
 def measure(problem_or_X, W: np.ndarray) -> np.ndarray:
     """𝒜(W): the predictions ⟨A_i, W⟩ (sensing) or W[row_i, col_i] (completion); W may be (..., d1, d2)."""
     X = problem_or_X.X if isinstance(problem_or_X, Problem) else problem_or_X

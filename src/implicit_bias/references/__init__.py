@@ -17,8 +17,15 @@ from implicit_bias.references.group_norm import min_group_norm_interpolator
 from implicit_bias.references.max_margin import hard_margin_svm
 from implicit_bias.references.min_l1 import min_l1_interpolator
 from implicit_bias.references.min_l2 import min_l2_interpolator
-from implicit_bias.references.q_alpha import q_alpha_interpolator, q_alpha_regularizer, shape_scale
+from implicit_bias.references.q_alpha import (
+    diagonal_network_limit,
+    fit_q_alpha_scale,
+    q_alpha_interpolator,
+    q_alpha_regularizer,
+    shape_scale,
+)
 
 __all__ = ["Reference", "ReferenceSpec", "available", "get_reference", "register",
            "min_l2_interpolator", "hard_margin_svm", "min_l1_interpolator", "q_alpha_interpolator",
-           "q_alpha_regularizer", "shape_scale", "diagonal_flow_limit", "min_group_norm_interpolator"]
+           "q_alpha_regularizer", "shape_scale", "diagonal_flow_limit", "diagonal_network_limit",
+           "fit_q_alpha_scale", "min_group_norm_interpolator"]

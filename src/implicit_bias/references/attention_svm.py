@@ -154,9 +154,26 @@ def _compute(problem: Any, **options: Any) -> Reference:
     return attention_svm(problem.X, problem.y, value, param=opts.get("param", "p"))
 
 
+def _example():
+    """Three sequences of three tokens in ℝ⁶, v = e₁: token opt_i scores y_i x₁ = 2, the others 0, and only
+    token opt_i has x₂ = 1, so p = e₂ separates (the SVM is feasible)."""
+    from implicit_bias.problems import Problem
+
+    rng = np.random.default_rng(0)
+    n, T, d = 3, 3, 6
+    y = np.array([1.0, -1.0, 1.0])
+    opt = np.array([0, 2, 1])
+    X = rng.standard_normal((n, T, d))
+    X[:, :, :2] = 0.0
+    X[np.arange(n), opt, 0] = 2.0 * y
+    X[np.arange(n), opt, 1] = 1.0
+    return Problem(X, y, name="token selection, n=3, T=3, d=6", meta={"value": np.eye(d)[0]}), {"param": "p"}
+
+
 SPEC = register(ReferenceSpec(
     name="attention-svm",
     summary="attention SVM: min ‖p‖ (p), ‖W‖_F (W) or ‖W‖_* (KQ) s.t. (x_opt − x_t)ᵀq_i ≥ 1 (QP / SDP)",
     compute=_compute,
     options=("param", "value"),
+    example=_example,
 ))

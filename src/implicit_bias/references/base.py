@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from implicit_bias.encoding import encode_number
+from implicit_bias.encoding import to_jsonable
 from implicit_bias.errors import InputError
 
 
@@ -47,22 +47,8 @@ class Reference:
 
     def summary(self) -> dict[str, Any]:
         """JSON-able description: name, status, objective, ‖w‖₂ and the info scalars."""
-        return {"name": self.name, "status": self.status, "objective": _jsonable(self.objective),
-                "norm": float(np.linalg.norm(self.solution)),
-                **{k: _jsonable(v) for k, v in self.info.items()}}
-
-
-def _jsonable(value: Any) -> Any:
-    """Python scalars for numpy scalars; non-finite floats by :func:`~implicit_bias.encoding.encode_number`."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return encode_number(float(value))
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
+        return to_jsonable({"name": self.name, "status": self.status, "objective": self.objective,
+                            "norm": float(np.linalg.norm(self.solution)), **self.info})
 
 
 @dataclass(frozen=True)
@@ -73,13 +59,16 @@ class ReferenceSpec:
       name: command-line name.
       summary: one line for listings.
       compute: takes a Problem and the options below as keywords (None means "not given").
-      options: option names accepted from the command line, e.g. ("alpha", "depth", "shape").
+      options: option names accepted from the command line, e.g. ("init_scale", "depth", "init_shape").
+      example: ``example() -> (problem, options)``, tiny data on which the reference certifies its answer (for the
+        registry-wide contract tests); None: a small regression problem with no options.
     """
 
     name: str
     summary: str
     compute: Callable[..., Reference]
     options: tuple[str, ...] = ()
+    example: Callable[[], tuple[Any, dict[str, Any]]] | None = None
 
 
 _REGISTRY: dict[str, ReferenceSpec] = {}

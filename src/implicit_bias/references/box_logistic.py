@@ -77,9 +77,17 @@ def _compute(problem: Any, **options: Any) -> Reference:
     return box_logistic_minimizer(problem.X, problem.y, opts["bound"])
 
 
+def _example():
+    """Six separable points in ℝ³ (planted margin 0.2)."""
+    from implicit_bias.problems import planted_margin_classification
+
+    return planted_margin_classification(6, 3, margin=0.2, n_test=0, seed=0), {"bound": 1.0}
+
+
 SPEC = register(ReferenceSpec(
     name="box-logistic",
     summary="argmin of the mean logistic loss over ‖w‖∞ ≤ B (L-BFGS-B, projected-gradient KKT certificate)",
     compute=_compute,
     options=("bound",),
+    example=_example,
 ))

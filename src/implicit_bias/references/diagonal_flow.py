@@ -21,6 +21,8 @@ near the domain's edge, where the gap 1 − u0^{D−2}ζ ~ (α^D/|w|)^{(D−2)/D
 resolves it only to eps/gap relative; so ν is carried in double-double and each Newton iteration
 re-centres at it, the gaps computed from a compensated Bᵀν (:mod:`_compensated`).
 Equivalently w = argmin Ψ(w) − ⟨∇Ψ(w0), w⟩ s.t. Xw = y with (Ψ*)' = h: a mirror-descent limit.
+:func:`diagonal_flow_finish` finishes a trained depth-2 network by this flow from its last (|u|, |v|),
+even when its layers have underflowed or span hundreds of orders of magnitude.
 
 References: Woodworth et al., "Kernel and rich regimes in overparametrized models", COLT 2020,
 Theorems 1 and 3; Azulay et al., "On the implicit bias of initialization shape", ICML 2021.
@@ -29,9 +31,11 @@ Theorems 1 and 3; Azulay et al., "On the implicit bias of initialization shape",
 from __future__ import annotations
 
 import numpy as np
+from scipy.integrate import solve_ivp
 from scipy.linalg import LinAlgError, solve_triangular
 
 from implicit_bias.errors import InputError, ReferenceFailure
+from implicit_bias.metrics.diagonal_curvature import hessian_trace
 from implicit_bias.references import _compensated
 from implicit_bias.references.base import check_data
 
@@ -258,3 +262,49 @@ def diagonal_flow_limit(X: np.ndarray, y: np.ndarray, u0, v0, depth: int = 2, *,
                                "reach, or an init scale too extreme for float64 at this depth)")
     return w, {"zeta": zeta, "dual": U @ (nu / s), "potential": br.potential(du, dv, zeta),
                "newton_iterations": it, "residual": rel}
+
+
+def _flow_in_logs(X: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray, target: float) -> tuple[np.ndarray, np.ndarray]:
+    """Integrate the noise-free flow d log u/dt = −2g, d log v/dt = 2g (g = Xᵀ(Xw − y)/n) until ‖Xw − y‖ ≤ target
+    (Radau, rtol 1e-11): the same flow, carried in logarithms so that layers of 1e-300 neither underflow nor
+    stall the solver."""
+    n, d = X.shape
+    z0 = np.r_[np.log(u), np.log(v)]
+
+    def residual(z):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return X @ (np.exp(2 * z[:d]) - np.exp(2 * z[d:])) - y
+
+    def rhs(t, z):
+        g = X.T @ residual(z) / n
+        return np.r_[-2 * g, 2 * g]
+
+    def close(t, z):
+        return float(np.linalg.norm(residual(z))) - target
+
+    close.terminal = True
+    sol = solve_ivp(rhs, (0.0, 1e6), z0, method="Radau", rtol=1e-11, atol=1e-11, events=close)
+    z = sol.y[:, -1]
+    return np.exp(z[:d]), np.exp(z[d:])
+
+
+def diagonal_flow_finish(X: np.ndarray, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, float]:
+    """(w (d,), tr ∇²L at w): the exact depth-2 gradient-flow limit from (|u|, |v|) (d,) each (w depends on u, v only
+    through u², v², and the flow maps |u|, |v| as it maps u, v). When the final iterate is far from
+    interpolating and its layers span hundreds of orders of magnitude, the flow is first integrated in
+    logarithms until the residual is 1e-3‖y‖, and the exact limit is taken from there."""
+    u, v = np.abs(u), np.abs(v)
+    live = (u > 0) | (v > 0)  # a coordinate with u = v = 0 (underflowed) never moves: w_j = 0 exactly
+    Xl, ul, vl = X[:, live], u[live], v[live]
+    try:
+        wl, _ = diagonal_flow_limit(Xl, y, ul, vl)
+    except ReferenceFailure:
+        ul, vl = _flow_in_logs(Xl, y, ul, vl, 1e-3 * float(np.linalg.norm(y)))
+        wl, _ = diagonal_flow_limit(Xl, y, ul, vl)
+        u, v = u.copy(), v.copy()
+        u[live], v[live] = ul, vl
+    w = np.zeros(X.shape[1])
+    w[live] = wl
+    p = u * v  # conserved by the flow
+    a = np.sqrt(w * w + 4 * p * p)  # u² + v² at the limit
+    return w, float(hessian_trace(X, np.sqrt(a), np.zeros_like(a)))

@@ -99,6 +99,8 @@ def _full_matrix(problem: Any) -> np.ndarray:
     if meta.get("kind") != "completion" or "shape" not in meta or X.ndim != 2 or X.shape[1] != 2:
         raise InputError("reference 'dropout-optimum' needs a fully observed matrix (a completion problem "
                          "with rows, cols, values, shape covering every entry)")
+    if not np.all(np.isfinite(np.asarray(problem.y, dtype=float))):
+        raise InputError("reference 'dropout-optimum' needs finite matrix entries (found NaN or inf)")
     d1, d2 = (int(s) for s in meta["shape"])
     M = np.full((d1, d2), np.nan)
     M[X[:, 0].astype(int), X[:, 1].astype(int)] = problem.y
@@ -114,9 +116,17 @@ def _compute(problem: Any, **options: Any) -> Reference:
     return dropout_optimum(_full_matrix(problem), opts.get("retain", 0.5), opts["width"])
 
 
+def _example():
+    """A fully observed 3×3 matrix with singular values (2, 1, 0.5), width 3, retain 0.5."""
+    from implicit_bias.problems.matrix import full_matrix_problem
+
+    return full_matrix_problem((2.0, 1.0, 0.5), 3, 3, seed=0)[0], {"width": 3, "retain": 0.5}
+
+
 SPEC = register(ReferenceSpec(
     name="dropout-optimum",
     summary="closed-form optimum of dropout on a width-r factorization: M's singular values shrunk by τ, equalized",
     compute=_compute,
     options=("retain", "width"),
+    example=_example,
 ))

@@ -145,9 +145,17 @@ def _compute(problem: Any, **options: Any) -> Reference:
     return glrl(problem.X, problem.y, **({"max_rank": opts["max_rank"]} if "max_rank" in opts else {}))
 
 
+def _example():
+    """Six symmetric Gaussian measurements of a rank-one 3×3 PSD matrix."""
+    from implicit_bias.problems.matrix import matrix_sensing
+
+    return matrix_sensing((3, 3), 1, 6, psd=True, n_test=0, seed=0), {}
+
+
 SPEC = register(ReferenceSpec(
     name="glrl",
     summary="greedy low-rank learning: escape along the top eigenvector of −∇f, rank-k flow, repeat (certified)",
     compute=_compute,
     options=("max_rank",),
+    example=_example,
 ))

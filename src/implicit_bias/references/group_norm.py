@@ -142,9 +142,17 @@ def _compute(problem: Any, **options: Any) -> Reference:
     return min_group_norm_interpolator(problem.X, problem.y, opts["groups"])
 
 
+def _example():
+    """Gaussian regression with n = 4, d = 6 in three groups of two."""
+    from implicit_bias.problems import gaussian_regression
+
+    return gaussian_regression(4, 6, n_test=0, seed=0), {"groups": np.array([0, 0, 1, 1, 2, 2])}
+
+
 SPEC = register(ReferenceSpec(
     name="group-lasso",
     summary="group basis pursuit argmin Σ_g ‖w_g‖₂ s.t. Xw = y (Clarabel SOCP)",
     compute=_compute,
     options=("groups",),
+    example=_example,
 ))

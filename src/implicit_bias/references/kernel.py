@@ -26,6 +26,9 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from implicit_bias.errors import InputError
+from implicit_bias.keys import seed_keys
+from implicit_bias.models.linearized import LinearizedModel
+from implicit_bias.models.mlp import make_mlp
 from implicit_bias.references.base import Reference, ReferenceSpec, check_data, given, register
 from implicit_bias.references.min_l2 import min_l2_interpolator
 
@@ -34,7 +37,7 @@ OPTIONS = ("widths", "activation", "bias", "init_scale", "output_scale", "parame
 
 def _base(model: Any, params0: Any) -> tuple[Any, Any]:
     """(network, its parameters θ0): a linearized model is replaced by the network it expands."""
-    if getattr(model, "name", None) == "linearized":
+    if isinstance(model, LinearizedModel):
         return model.base, (params0["theta0"] if isinstance(params0, dict) and "theta0" in params0 else params0)
     return model, params0
 
@@ -43,13 +46,10 @@ def _flat_function(model: Any, params0: Any) -> tuple[Callable[[jax.Array, jax.A
     """(g(θ_flat, X) = f(θ; X), θ0_flat) over the trainable parameters (an MLP's output scale stays fixed)."""
     model, params0 = _base(model, params0)
     params0 = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=jnp.float64), params0)
-    trainable = model.trainable(params0) if hasattr(model, "trainable") else params0
-    flat0, unravel = ravel_pytree(trainable)
+    flat0, unravel = ravel_pytree(model.trainable(params0))
 
     def g(theta: jax.Array, X: jax.Array) -> jax.Array:
-        p = unravel(theta)
-        full = {**params0, **p} if hasattr(model, "trainable") else p
-        return model.predict(full, X)
+        return model.predict(model.with_trainable(params0, unravel(theta)), X)
 
     return g, flat0
 
@@ -103,16 +103,12 @@ def ntk_predict(model: Any, params0: Any, reference: Reference, X_new: np.ndarra
 
 
 def initial_params(model: Any, seed: int = 0, hp: dict | None = None) -> Any:
-    """θ0 exactly as the engine draws it for ``seed`` (:func:`implicit_bias.engine.seed_keys`)."""
-    from implicit_bias.engine import seed_keys
-
+    """θ0 exactly as the engine draws it for ``seed`` (:func:`implicit_bias.keys.seed_keys`)."""
     k_init, _ = seed_keys(int(seed))
     return model.init(hp or {}, k_init)
 
 
 def _compute(problem: Any, **options: Any) -> Reference:
-    from implicit_bias.models.mlp import make_mlp
-
     opts = given(options, OPTIONS, SPEC.name)
     seed = opts.pop("seed", 0)
     if isinstance(seed, bool) or not float(seed).is_integer():
@@ -120,7 +116,7 @@ def _compute(problem: Any, **options: Any) -> Reference:
     model = make_mlp(problem.n_features, **opts)
     params0 = initial_params(model, int(seed))
     ref = ntk_kernel_interpolator(model, params0, problem.X, problem.y)
-    if getattr(problem, "has_test", False):
+    if problem.has_test:
         arrays = {**ref.arrays, "predictions_test": ntk_predict(model, params0, ref, problem.X_test)}
         return Reference(ref.name, ref.solution, ref.objective, ref.status, arrays=arrays, info=ref.info)
     return ref

@@ -61,9 +61,17 @@ def _compute(problem: Any, **options: Any) -> Reference:
     return l2_logistic_minimizer(problem.X, problem.y, opts["lam"])
 
 
+def _example():
+    """Six separable points in ℝ³ (planted margin 0.2)."""
+    from implicit_bias.problems import planted_margin_classification
+
+    return planted_margin_classification(6, 3, margin=0.2, n_test=0, seed=0), {"lam": 0.1}
+
+
 SPEC = register(ReferenceSpec(
     name="l2-logistic",
     summary="argmin of the mean logistic loss + (λ/2)‖w‖² (Newton, gradient-norm certificate)",
     compute=_compute,
     options=("lam",),
+    example=_example,
 ))

@@ -119,9 +119,17 @@ def _compute(problem: Any, **options: Any) -> Reference:
     return hard_margin_svm(problem.X, problem.y)
 
 
+def _example():
+    """Six separable points in ℝ³ (planted margin 0.2)."""
+    from implicit_bias.problems import planted_margin_classification
+
+    return planted_margin_classification(6, 3, margin=0.2, n_test=0, seed=0), {}
+
+
 SPEC = register(ReferenceSpec(
     name="max-margin",
     summary="hard-margin SVM through the origin: argmin ‖w‖ s.t. y_i⟨w, x_i⟩ ≥ 1 (Clarabel QP)",
     compute=_compute,
     options=(),
+    example=_example,
 ))

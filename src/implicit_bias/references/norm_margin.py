@@ -178,9 +178,17 @@ def _compute(problem: Any, **options: Any) -> Reference:
                            P=opts.get("precondition"))
 
 
+def _example():
+    """Six separable points in ℝ³ (planted margin 0.2), in the ℓ∞ norm (an LP)."""
+    from implicit_bias.problems import planted_margin_classification
+
+    return planted_margin_classification(6, 3, margin=0.2, n_test=0, seed=0), {"norm": "linf"}
+
+
 SPEC = register(ReferenceSpec(
     name="max-margin-norm",
     summary="argmin ‖w‖ s.t. y_i⟨w, x_i⟩ ≥ 1 for l2|l1|linf|lp|quadratic|fourier-l1 (QP, LP, cone programs)",
     compute=_compute,
     options=("norm", "p", "precondition"),
+    example=_example,
 ))

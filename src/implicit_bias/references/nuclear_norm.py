@@ -258,6 +258,8 @@ def commuting_flow_limit(A: np.ndarray, y: np.ndarray, init_scale: float) -> Ref
     if A.ndim != 3 or A.shape[1] != A.shape[2] or A.shape[0] != y.shape[0]:
         raise InputError(f"commuting flow limit needs square sensing matrices A (m, d, d) and y (m,), "
                          f"got {A.shape}, {y.shape}")
+    if not (np.all(np.isfinite(A)) and np.all(np.isfinite(y))):
+        raise InputError("the sensing matrices A and the measurements y must be finite")
     if not init_scale > 0:
         raise InputError(f"init scale must be positive, got {init_scale}")
     m, d, _ = A.shape
@@ -319,23 +321,44 @@ def _compute_frobenius(problem: Any, **options: Any) -> Reference:
     return min_frobenius_matrix(X, y, shape, W0=opts.get("init"))
 
 
+def _example_nuclear():
+    """Six Gaussian measurements of a rank-one 3×3 matrix."""
+    from implicit_bias.problems.matrix import matrix_sensing
+
+    return matrix_sensing((3, 3), 1, 6, n_test=0, seed=0), {}
+
+
+def _example_frobenius():
+    """Five observed entries of a rank-one 3×3 matrix."""
+    from implicit_bias.problems.matrix import matrix_completion
+
+    return matrix_completion((3, 3), 1, 5, seed=0), {}
+
+
+def _example_commuting():
+    """Two commuting symmetric measurements of a rank-one 3×3 PSD matrix, α = 0.1."""
+    from implicit_bias.problems.matrix import matrix_sensing
+
+    return matrix_sensing((3, 3), 1, 2, operator="commuting", psd=True, n_test=0, seed=0), {"init_scale": 0.1}
+
+
 NUCLEAR_SPEC = register(ReferenceSpec(
     "nuclear-norm", "minimum nuclear norm matrix with 𝒜(W) = y (cvxpy conic program, certified)",
-    _compute_nuclear, options=("psd", "tolerance", "tie_break")))
+    _compute_nuclear, options=("psd", "tolerance", "tie_break"), example=_example_nuclear))
 def _compute_commuting(problem: Any, **options: Any) -> Reference:
     opts = given(options, COMMUTING_SPEC.options, COMMUTING_SPEC.name)
     X, y, _ = _problem_data(problem, COMMUTING_SPEC.name)
-    if "alpha" not in opts:
-        raise InputError("reference 'commuting-flow-limit' needs the init scale --alpha (‖W(0)‖_F)")
+    if "init_scale" not in opts:
+        raise InputError("reference 'commuting-flow-limit' needs the init scale --init-scale (‖W(0)‖_F)")
     if np.asarray(X).ndim != 3:
         raise InputError("reference 'commuting-flow-limit' needs sensing data (A, y)")
-    return commuting_flow_limit(X, y, float(opts["alpha"]))
+    return commuting_flow_limit(X, y, float(opts["init_scale"]))
 
 
 COMMUTING_SPEC = register(ReferenceSpec(
     "commuting-flow-limit",
     "exact limit of depth-2 flow from (α/√d)·I with commuting symmetric sensing (entropy mirror map)",
-    _compute_commuting, options=("alpha",)))
+    _compute_commuting, options=("init_scale",), example=_example_commuting))
 FROBENIUS_SPEC = register(ReferenceSpec(
     "min-frobenius", "W0 + 𝒜⁺(y − 𝒜(W0)): the depth-1 (kernel) limit of a matrix problem",
-    _compute_frobenius, options=("init",)))
+    _compute_frobenius, options=("init",), example=_example_frobenius))

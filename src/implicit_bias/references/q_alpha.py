@@ -34,6 +34,7 @@ import math
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 
 from implicit_bias.errors import InputError
 from implicit_bias.references.base import Reference, ReferenceSpec, check_data, given, register
@@ -101,17 +102,58 @@ def q_alpha_interpolator(X: np.ndarray, y: np.ndarray, alpha: float, depth: int 
                      info=info)
 
 
+def diagonal_network_limit(model: Any, X: np.ndarray, y: np.ndarray, init_scale: float | None = None,
+                           init_shape: float | None = None, *, rtol: float = 1e-12) -> np.ndarray:
+    """The exact limit w (d,) of gradient flow on the square loss for a diagonal network ``model``.
+
+    ``model`` is an :class:`implicit_bias.models.diagonal.DiagonalModel` (its ``param``, ``depth``,
+    ``init_scale``, ``init_shape`` and ``layers0`` are read; α and s default to its fields).
+    Tied forms: ``q_alpha_interpolator(X, y, α, depth=D, shape=s)``. ``"uv"``: u⊙v = p² − m² with
+    p = (u+v)/2, m = (u−v)/2 and (ṗ, ṁ) = (−p g, m g), the tied flow from (p0, |m0|) up to a time
+    factor, so ``diagonal_flow_limit(X, y, p0, |m0|)`` (w ≥ 0 when s = 0: then m ≡ 0).
+    """
+    alpha = model.init_scale if init_scale is None else init_scale
+    shape = model.init_shape if init_shape is None else init_shape
+    u0, v0 = model.layers0(alpha, shape)  # checks α > 0 and |s| < 1
+    if model.param == "uv":
+        w, _ = diagonal_flow_limit(X, y, (u0 + v0) / 2, abs(u0 - v0) / 2, 2, rtol=rtol)
+        return np.asarray(w)
+    return np.asarray(q_alpha_interpolator(X, y, alpha, depth=model.depth, shape=shape, rtol=rtol).solution)
+
+
+def fit_q_alpha_scale(X: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float) -> tuple[float, float]:
+    """(α_eff, ‖w − w_Q(α_eff)‖/‖w‖): the scale whose Q interpolator (depth 2) is nearest to w, searched
+    on log α ∈ [log α − 12, log α + 2] (bounded Brent)."""
+    def gap(log_a: float) -> float:
+        return float(np.linalg.norm(q_alpha_interpolator(X, y, float(np.exp(log_a)), rtol=1e-10).solution - w))
+
+    res = minimize_scalar(gap, bounds=(np.log(alpha) - 12, np.log(alpha) + 2), method="bounded",
+                          options={"xatol": 1e-5})
+    return float(np.exp(res.x)), float(res.fun / np.linalg.norm(w))
+
+
 def _compute(problem: Any, **options: Any) -> Reference:
     opts = given(options, SPEC.options, SPEC.name)
-    if "alpha" not in opts:
-        raise InputError("reference 'q-alpha' needs the init scale alpha (--alpha)")
-    return q_alpha_interpolator(problem.X, problem.y, opts["alpha"], depth=opts.get("depth", 2),
-                                shape=opts.get("shape", 0.0))
+    if "init_scale" not in opts:
+        raise InputError("reference 'q-alpha' needs the init scale α (--init-scale)")
+    for key in ("init_scale", "init_shape"):
+        if key in opts and not isinstance(opts[key], (int, float, np.integer, np.floating)):
+            raise InputError(f"reference 'q-alpha': --{key.replace('_', '-')} must be a number, got {opts[key]!r}")
+    return q_alpha_interpolator(problem.X, problem.y, opts["init_scale"], depth=opts.get("depth", 2),
+                                shape=opts.get("init_shape", 0.0))
+
+
+def _example():
+    """Gaussian regression with n = 4, d = 6, α = 0.5."""
+    from implicit_bias.problems import gaussian_regression
+
+    return gaussian_regression(4, 6, n_test=0, seed=0), {"init_scale": 0.5}
 
 
 SPEC = register(ReferenceSpec(
     name="q-alpha",
     summary="gradient-flow limit of the diagonal network u^D − v^D from scale α: argmin Q_α(w) s.t. Xw = y",
     compute=_compute,
-    options=("alpha", "depth", "shape"),
+    options=("init_scale", "depth", "init_shape"),
+    example=_example,
 ))

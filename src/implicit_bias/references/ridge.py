@@ -95,9 +95,17 @@ def _compute(problem: Any, **options: Any) -> Reference:
     return ridge_solution(problem.X, problem.y, opts["lam"], w0=opts.get("init"))
 
 
+def _example():
+    """Gaussian regression with n = 6, d = 4, λ = 0.1."""
+    from implicit_bias.problems import gaussian_regression
+
+    return gaussian_regression(6, 4, n_test=0, seed=0), {"lam": 0.1}
+
+
 SPEC = register(ReferenceSpec(
     name="ridge",
     summary="ridge regression argmin (1/2n)‖Xw − y‖² + (λ/2)‖w − w0‖² (SVD; λ = 0: least squares nearest w0)",
     compute=_compute,
     options=("lam", "init"),
+    example=_example,
 ))

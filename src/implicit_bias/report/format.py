@@ -34,14 +34,6 @@ class RunView:
         return self.meta.get("name") or self.result.experiment
 
     @property
-    def n_claims(self) -> int:
-        return len(self.result.claims)
-
-    @property
-    def n_holding(self) -> int:
-        return self.n_claims - self.result.n_failed
-
-    @property
     def ok(self) -> bool:
         """Every claim holds (so every guard holds and every result is established)."""
         return self.result.n_failed == 0

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import os
 import re
 import struct
 from pathlib import Path
 from urllib.parse import quote
 
+from implicit_bias.encoding import dumps
 from implicit_bias.report.format import (
     RunView,
     claim_cells,
@@ -150,7 +150,7 @@ def _section(view: RunView, anchor: str, page_dir: Path) -> str:
     if result.notes:
         out.append('<h3>Notes</h3><ul class="notes">' + "".join(f"<li>{_e(n)}</li>" for n in result.notes) + "</ul>")
     out.append(_figures(view, page_dir))
-    config = json.dumps(result.config, indent=2, sort_keys=True, ensure_ascii=False)
+    config = dumps(result.config, indent=2, sort_keys=True)
     out.append(f"<details><summary>Configuration</summary><pre>{_e(config)}</pre></details>")
     details = [f"wall time {fmt_duration(result.wall_time)}"]
     if record.get("created"):

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator
 
-from implicit_bias.store.serialize import to_jsonable
+from implicit_bias.encoding import to_jsonable
 
 
 def _umask() -> int:

@@ -71,8 +71,11 @@ def _rows(runs: list[Path]) -> tuple[list[tuple], list[tuple], list[tuple[str, s
         for c in claims:
             claim_rows.append((where, name, c.name, c.measured, c.expected, c.tolerance, c.relation,
                                c.holds, c.note, c.kind))
-        if (run / METRICS).exists():
-            files.append((str(run / METRICS), where, name))
+        metrics = run / METRICS
+        if metrics.is_dir():  # a sweep's metrics: one partition per chunk
+            files.extend((str(part), where, name) for part in sorted(metrics.glob("*.parquet")))
+        elif metrics.exists():
+            files.append((str(metrics), where, name))
     return run_rows, claim_rows, files
 
 

@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 from typing import Any, Iterable
 
+from implicit_bias.encoding import to_jsonable
 from implicit_bias.errors import InputError
-from implicit_bias.plotting import save_figure
 from implicit_bias.results import Claim, Result
 from implicit_bias.store.atomic import write_json_atomic, write_parquet_atomic
-from implicit_bias.store.serialize import fingerprint, machine, to_jsonable, utc_now, versions
+from implicit_bias.store.figures import copy_figure, save_figure
+from implicit_bias.store.serialize import fingerprint, machine, utc_now, versions
 
 CONFIG, CLAIMS, METRICS, FIGURES = "config.json", "claims.json", "metrics.parquet", "figures"
 
@@ -46,8 +46,27 @@ def _read_json(path: Path) -> Any:
         raise InputError(f"{path} is unreadable: {err}") from None
 
 
-def _check_target(out_dir: Path, new_fingerprint: str, force: bool) -> bool:
-    """Refuse to overwrite something that is not a re-run; True when an older run is replaced."""
+def _stored_fingerprint(out_dir: Path) -> str | None:
+    """The fingerprint recorded in ``out_dir/config.json``; None when it is unreadable or has none."""
+    try:
+        old = json.loads((out_dir / CONFIG).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return old.get("fingerprint") if isinstance(old, dict) else None
+
+
+def check_run_dir(out_dir: str | Path, experiment: str, config: Any, force: bool = False) -> bool:
+    """Refuse to overwrite anything but a re-run of ``experiment`` with ``config``.
+
+    The one test of "is this a different run" (the command line asks it before any work,
+    :func:`write_run` again before writing): same fingerprint, a re-run. Returns True when
+    ``out_dir`` holds a run (a re-run, or with ``force`` a different one) that the new run replaces.
+
+    Raises:
+      InputError: ``out_dir`` is not a directory; or, unless ``force``, it is a non-empty directory
+        without a config.json, or holds a run with a different (or unreadable) fingerprint.
+    """
+    out_dir = Path(out_dir)
     if not out_dir.exists():
         return False
     if not out_dir.is_dir():
@@ -57,16 +76,13 @@ def _check_target(out_dir: Path, new_fingerprint: str, force: bool) -> bool:
         if not force and any(out_dir.iterdir()):
             raise InputError(f"{out_dir} exists and is not a run directory; use --force or another --out")
         return False
-    try:
-        old = json.loads(cfg.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        old = {}
-    if not isinstance(old, dict):
-        old = {}
-    if old.get("fingerprint") != new_fingerprint:
-        if not force:
-            raise InputError(f"{out_dir} holds a different run ({old.get('experiment')}); use --force to overwrite")
-        cfg.unlink()  # the directory is not a (consistent) run until the new config.json lands
+    if not force and _stored_fingerprint(out_dir) != fingerprint(experiment, config):
+        try:
+            old = json.loads(cfg.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise InputError(f"{cfg} is unreadable; use --force to overwrite") from None
+        held = old.get("experiment") if isinstance(old, dict) else None
+        raise InputError(f"{out_dir} holds a different run ({held}); use --force to overwrite")
     return True
 
 
@@ -75,38 +91,13 @@ def _write_figures(figures: dict[str, Any], fig_dir: Path) -> list[Path]:
     for name, fig in figures.items():
         base = fig_dir / figure_stem(name)
         if isinstance(fig, (str, Path)):
-            written += _copy_figure(Path(fig), base)
+            written += copy_figure(Path(fig), base)
         elif hasattr(fig, "savefig"):
             written += save_figure(fig, base)
             _close(fig)
         else:
             raise TypeError(f"figure {name!r} is a {type(fig).__name__}, not a matplotlib Figure or a path")
     return written
-
-
-def _copy_figure(src: Path, base: Path) -> list[Path]:
-    """Copy an already-rendered PNG (and the PDF beside it, if any) to ``base.png/.pdf``."""
-    if src.suffix.lower() not in (".png", ".pdf"):
-        src = src.parent / f"{src.name}.png"
-    out = []
-    for suffix in (".png", ".pdf"):
-        source = src.parent / f"{src.stem}{suffix}"
-        target = base.parent / f"{base.name}{suffix}"
-        if not source.exists():
-            if suffix == ".png":
-                raise InputError(f"figure file {source} does not exist")
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if not (target.exists() and target.resolve() == source.resolve()):
-            tmp = target.parent / f".{target.name}.copy.tmp"
-            try:
-                shutil.copyfile(source, tmp)
-                tmp.replace(target)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-        out.append(target)
-    return out
 
 
 def _close(fig: Any) -> None:
@@ -136,7 +127,7 @@ def write_run(result: Result, out_dir: str | Path, *, entry: dict | None = None,
 
     Order of the returned paths: config.json, claims.json, metrics.parquet (when there
     are metrics), then each figure's PNG and PDF. Figures given as matplotlib Figures
-    are saved with :func:`implicit_bias.plotting.save_figure` and closed; figures given
+    are saved with :func:`implicit_bias.store.figures.save_figure` and closed; figures given
     as paths (a re-rendered run) are copied unless already in place.
 
     Raises:
@@ -146,7 +137,9 @@ def write_run(result: Result, out_dir: str | Path, *, entry: dict | None = None,
     out_dir = Path(out_dir)
     config = to_jsonable(result.config)
     fp = fingerprint(result.experiment, config)
-    replacing = _check_target(out_dir, fp, force)
+    replacing = check_run_dir(out_dir, result.experiment, config, force)
+    if replacing and _stored_fingerprint(out_dir) != fp:
+        (out_dir / CONFIG).unlink()  # the directory is not a (consistent) run until the new config.json lands
     out_dir.mkdir(parents=True, exist_ok=True)
 
     figure_paths = _write_figures(dict(result.figures or {}), out_dir / FIGURES)

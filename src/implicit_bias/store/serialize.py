@@ -1,76 +1,30 @@
 """JSON-safe values, run fingerprints and the software/machine a run was made on.
 
 A configuration may hold numpy scalars, arrays, tuples, paths or nested dataclasses;
-:func:`to_jsonable` turns all of them into plain JSON (tuples become lists, non-finite
-floats become ``null`` / ``"inf"`` / ``"-inf"`` as in :meth:`Claim.to_dict`). The
+:func:`implicit_bias.encoding.to_jsonable` turns all of them into plain JSON (tuples become
+lists, non-finite floats ``null`` / ``"inf"`` / ``"-inf"``, the package's one encoding). The
 fingerprint of a run is ``sha256(experiment + "\\n" + canonical JSON of its config)``:
 two runs with the same fingerprint are re-runs of the same thing.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
-import enum
 import hashlib
-import json
-import math
 import os
 import platform
 import sys
 from importlib import metadata
-from pathlib import PurePath
 from typing import Any
 
 import numpy as np
 
-
-def _float(x: float) -> Any:
-    if math.isfinite(x):
-        return x
-    return None if math.isnan(x) else ("inf" if x > 0 else "-inf")
-
-
-def to_jsonable(value: Any) -> Any:
-    """A plain-JSON copy of ``value`` (dict keys become strings, tuples lists).
-
-    Handles numpy scalars and arrays, dataclasses, enums, paths, sets (sorted) and
-    non-finite floats; anything else falls back to ``str(value)`` so that writing a
-    finished run never fails on an exotic configuration value.
-    """
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return _float(float(value))
-    if isinstance(value, np.generic):
-        return to_jsonable(value.item())
-    if isinstance(value, np.ndarray):
-        return to_jsonable(value.tolist())
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        return sorted((to_jsonable(v) for v in value), key=repr)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return to_jsonable(dataclasses.asdict(value))
-    if isinstance(value, enum.Enum):
-        return to_jsonable(value.value)
-    if isinstance(value, PurePath):
-        return str(value)
-    if isinstance(value, (_dt.datetime, _dt.date)):
-        return value.isoformat()
-    if hasattr(value, "__array__"):  # jax arrays and friends
-        return to_jsonable(np.asarray(value))
-    return str(value)
+from implicit_bias.encoding import dumps
 
 
 def canonical_json(value: Any) -> str:
     """Compact JSON with sorted keys: equal configurations give equal strings."""
-    return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return dumps(value, indent=None, sort_keys=True)
 
 
 def fingerprint(experiment: str, config: Any) -> str:
