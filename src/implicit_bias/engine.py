@@ -559,6 +559,10 @@ def train(model: Any, loss: Loss, optimizer: Any, problem: Problem, *, steps: in
             raise InputError("per-configuration sample weights take full-batch steps (no batch size)")
     hp = validate(hp, declared_hparams(model, optimizer), owner=f"model '{model.name}' with optimizer '{optimizer.name}'")
     M = len(hp["seed"])
+    for component in (model, optimizer):  # the components' own values of what they declare, when not swept
+        for spec in component.declared().values():
+            if spec.name not in hp and component.own_value(spec.name) is not None:
+                spec.check(component.own_value(spec.name), f"{component.name}:")
     model.check_hparams(hp)
     optimizer.check_hparams(hp)
     hp = {k: (v.astype(np.float32) if dtype == "float32" and v.dtype == np.float64 else v) for k, v in hp.items()}

@@ -53,8 +53,11 @@ class HParam:
 
     def check(self, values: Any, owner: str = "") -> np.ndarray:
         """``values`` as a float64/int64 array, or an :class:`InputError` naming the first bad value."""
-        arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
         where = f"{owner} " if owner else ""
+        try:
+            arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
+        except (TypeError, ValueError):
+            raise InputError(f"{where}hyper-parameter '{self.name}' takes numbers, got {values!r}") from None
         bad = ~np.isfinite(arr)
         if self.kind is int:
             bad |= arr != np.round(arr)
