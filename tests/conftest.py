@@ -18,3 +18,14 @@ jax.config.update("jax_enable_x64", True)
 def seed(request):
     """Three random seeds: a claim must hold for each."""
     return request.param
+
+
+@pytest.fixture(scope="module")
+def sweep_data(tmp_path_factory):
+    """A tiny regression data file (n = 4, d = 8) for sweep tests."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("sweep") / "d.npz"
+    np.savez(path, X=rng.standard_normal((4, 8)), y=rng.standard_normal(4))
+    return path

@@ -15,11 +15,8 @@ GRID = {"init_scale": "logspace(-3,0,64)", "step_size": "0.05", "seed": "0..3"} 
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    path = tmp_path_factory.mktemp("sweep") / "d.npz"
-    np.savez(path, X=rng.standard_normal((4, 8)), y=rng.standard_normal(4))
-    return path
+def data(sweep_data):
+    return sweep_data
 
 
 def _spec(data, **kw):

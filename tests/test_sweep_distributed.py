@@ -5,7 +5,6 @@ import subprocess
 import sys
 import textwrap
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -16,11 +15,8 @@ GRID = {"init_scale": "logspace(-3,0,16)", "step_size": "0.05", "seed": "0..3"} 
 
 
 @pytest.fixture(scope="module")
-def data(tmp_path_factory):
-    rng = np.random.default_rng(0)
-    path = tmp_path_factory.mktemp("dist") / "d.npz"
-    np.savez(path, X=rng.standard_normal((4, 8)), y=rng.standard_normal(4))
-    return path
+def data(sweep_data):
+    return sweep_data
 
 
 def _spec(data):

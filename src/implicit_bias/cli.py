@@ -362,6 +362,14 @@ def runs(paths: list[Path] = typer.Argument(None, help="directories to search (d
     typer.echo(df[cols].to_string(index=False) if len(df) else "no runs match")
 
 
+def _print_table(table: dict, as_json: bool, formatter) -> None:
+    """A bench table on stdout: one JSON object, or the formatter's text."""
+    if as_json:
+        emit_json(table)
+    else:
+        typer.echo(formatter(table))
+
+
 @app.command("bench")
 def bench(device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
           quick: bool = typer.Option(False, "--quick"),
@@ -398,10 +406,7 @@ def bench(device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
             from implicit_bias.store.atomic import write_json_atomic
 
             write_json_atomic(out / "ray.json", table)
-        if as_json:
-            emit_json(table)
-        else:
-            typer.echo(format_ray(table))
+        _print_table(table, as_json, format_ray)
         return
     if costs:
         from implicit_bias.bench_costs import run_costs
@@ -411,10 +416,7 @@ def bench(device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
             table = run_costs(device=device, quick=quick)
         if out is not None:
             write_costs(table, out)
-        if as_json:
-            emit_json(table)
-        else:
-            typer.echo(format_costs(table))
+        _print_table(table, as_json, format_costs)
         return
     if catalog_runs:
         from implicit_bias.bench_catalog import format_catalog, time_catalog
@@ -427,10 +429,7 @@ def bench(device: str = typer.Option("cpu", "--device", help="cpu or gpu"),
             from implicit_bias.store.atomic import write_json_atomic
 
             write_json_atomic(out / "catalog.json", table)
-        if as_json:
-            emit_json(table)
-        else:
-            typer.echo(format_catalog(table))
+        _print_table(table, as_json, format_catalog)
         return
     from implicit_bias.bench import run_benchmark
     from implicit_bias.bench_report import format_table
