@@ -12,8 +12,13 @@ Order-N CP factorization W = Σ_r w_r¹ ⊗ ⋯ ⊗ w_r^N fitted to observed ent
 (ii) incremental learning: while W is small, ‖W_r‖ grows like ṡ ∝ s^{2−2/N}, which blows up after a
     time ∝ ‖W_r(0)‖^{−(1−2/N)} = σ^{−(N−2)}; the flow in the small-W regime is homogeneous, so the first
     jump time scales exactly so as σ → 0 — fitted for N = 3 and 4;
-(iii) the learned tensor is effectively of the target's rank (the other components stay at their
-    initial size), and its error on the unobserved entries shrinks as σ → 0.
+(iii) from the smallest σ the learned factorization is effectively of the target's rank (the other
+    components stay near their initial size) and completes the unobserved entries; a control from a
+    large init (σ = ``large_init_scale`` at order 3, ‖W_r(0)‖ = σ³ comparable to the target's components)
+    also fits the observed entries but spreads the tensor over more components.
+
+Three quarters of the entries are observed. At one half the order-3 flow from small σ finds another
+(rank-3) interpolant on 2 of 10 seeds: the implicit bias is towards low rank, not a recovery guarantee.
 
 References: Razin, Maman, Cohen, "Implicit regularization in tensor factorization", ICML 2021.
 """
@@ -37,7 +42,7 @@ from implicit_bias.results import Result, at_least, at_most, close_to
 
 @dataclass(frozen=True)
 class Config:
-    """Tensor sizes, the σ sweeps per order, the unbalanced control, the GD step sweep, seeds.
+    """Tensor sizes, the σ sweeps per order, the unbalanced and large-init controls, the GD step sweep, seeds.
 
     The flow of order N runs to T = ``horizon_factor`` / min σ^(N−2) (the first jump time scales as σ^−(N−2));
     GD is compared with the flow at the common time ``gd_time_horizon``."""
@@ -45,9 +50,10 @@ class Config:
     dim: int = 4
     n_components: int = 4
     target_weights: tuple[float, ...] = (1.0, 0.5)
-    observed_fraction: float = 0.5
+    observed_fraction: float = 0.75
     order3_init_scales: tuple[float, ...] = (0.02, 0.04, 0.08)
     order4_init_scales: tuple[float, ...] = (0.05, 0.1, 0.2)
+    large_init_scale: float = 1.5
     horizon_factor: float = 1000.0
     tilt: float = 0.5
     gd_init_scale: float = 0.08
@@ -77,6 +83,20 @@ class NormRecord:
 def _violation(rec: dict) -> np.ndarray:
     """max_r |lhs − rhs| / max_r |lhs| at each record, (M, R_records)."""
     return np.max(np.abs(rec["lhs"] - rec["rhs"]), -1) / np.maximum(np.max(np.abs(rec["lhs"]), -1), 1e-300)
+
+
+def _crossing_time(t: np.ndarray, top: np.ndarray, order: int) -> float:
+    """First time the largest component norm s reaches half its final value, (K,) records → scalar.
+
+    Interpolated between the bracketing records linearly in (t, s^−(1−2/N)): while W is small,
+    ṡ ∝ s^(2−2/N) makes s^−(1−2/N) fall linearly in t up to the blow-up, so the interpolation is far
+    finer than the log-spaced records."""
+    k = int(np.argmax(top >= 0.5 * top[-1]))
+    if k == 0:
+        return float(t[0])
+    p = -(1.0 - 2.0 / order)
+    u0, u1, target = np.maximum(top[k - 1], 1e-300) ** p, top[k] ** p, (0.5 * top[-1]) ** p
+    return float(t[k - 1] + (target - u0) * (t[k] - t[k - 1]) / (u1 - u0))
 
 
 def _problem(config: Config, order: int, seed: int):
@@ -113,8 +133,11 @@ def run(config: Config) -> Result:
             r_star = len(config.target_weights)
             model = TensorModel(order, config.n_components, config.dim)
             horizon = config.horizon_factor / min(sigmas) ** (order - 2)
-            hp = {"init_scale": np.r_[sigmas, sigmas[-1]], "init_tilt": np.r_[np.zeros(len(sigmas)), config.tilt],
-                  "seed": seed}
+            # rows: the σ sweep, the unbalanced control at the largest σ, (order 3) the large-init control
+            large = [config.large_init_scale] if order == 3 else []
+            hp = {"init_scale": np.r_[sigmas, sigmas[-1], large],
+                  "init_tilt": np.r_[np.zeros(len(sigmas)), config.tilt, np.zeros(len(large))], "seed": seed}
+            tilted = len(sigmas)
             out = train(model, losses.square, optim.Flow(rtol=config.rtol, atol=1e-14), p, time_horizon=horizon,
                         hparams=hp, record=NormRecord(model), n_records=config.n_records,
                         description=f"tensor flow order {order} seed {seed}")
@@ -122,25 +145,28 @@ def run(config: Config) -> Result:
             keep("solver", float(out.solver_ok.all()))
             keep("fit", float(np.sqrt(np.max(out.final_loss / np.asarray(rec["loss"])[:, 0]))))
             viol = _violation(rec)
-            keep("flow_violation", viol[:-1].max())
-            keep("tilt_violation", viol[-1].max())
+            keep("flow_violation", np.delete(viol, tilted, axis=0).max())
+            keep("tilt_violation", viol[tilted].max())
+            final = np.sort(rec["norms"][:, -1], axis=-1)[:, ::-1]                # (rows, R), largest first
+            tail = final[:, r_star] / final[:, 0]
             jumps = []
             for i in range(len(sigmas)):
-                top = rec["norms"][i].max(1)
-                jumps.append(float(t[np.argmax(top >= 0.5 * top[-1])]))
-                final = np.sort(rec["norms"][i, -1])[::-1]
-                keep(f"rank_tail_{order}", final[r_star] / final[0])
-                if i == 0:
-                    keep("test_err_smallest", rec["test_error"][i, -1])
+                jumps.append(_crossing_time(t, rec["norms"][i].max(1), order))
+            keep(f"rank_tail_{order}", tail[0])
+            keep("test_err_smallest", rec["test_error"][0, -1])
+            if large:
+                keep("rank_tail_large", tail[-1])
             errs = rec["test_error"][: len(sigmas), -1]
-            keep("test_monotone", float(np.all(np.diff(errs) > 0)))
             keep(f"slope_{order}", fit_loglog_slope(np.asarray(sigmas), np.asarray(jumps)))
             if seed == config.seeds[0]:
                 curves.append((order, t, rec["norms"][: len(sigmas)], sigmas))
             frames.append(out.metrics_frame(series=f"order {order} seed {seed}", metrics=("loss", "test_error"))
                           .assign(order=order, seed=seed))
             notes.append(f"seed {seed}, order {order}: first jump times {', '.join(f'{j:.4g}' for j in jumps)} at σ = "
-                         f"{', '.join(map(str, sigmas))}; unobserved-entry errors {', '.join(f'{e:.2e}' for e in errs)}")
+                         f"{', '.join(map(str, sigmas))}; unobserved-entry errors {', '.join(f'{e:.2e}' for e in errs)}; "
+                         f"‖W_(3)‖/‖W_(1)‖ {', '.join(f'{x:.2e}' for x in tail[: len(sigmas)])}"
+                         + (f"; large init σ = {large[0]:g}: ‖W_(3)‖/‖W_(1)‖ {tail[-1]:.3f}, unobserved-entry error "
+                            f"{rec['test_error'][-1, -1]:.2e}" if large else ""))
         # GD: O(h) violation at the common time gd_time_horizon (config j reaches it at step K / 2^j)
         p = _problem(config, 3, seed)
         model = TensorModel(3, config.n_components, config.dim)
@@ -181,11 +207,13 @@ def run(config: Config) -> Result:
                  max(worst["slope_3"], key=lambda s: abs(s + 1.0)), -1.0, 0.1),
         close_to("(ii) order 4: first jump time ∝ σ^slope (fitted, worst seed); theory −(N−2) = −2",
                  max(worst["slope_4"], key=lambda s: abs(s + 2.0)), -2.0, 0.1),
-        at_most("(iii) effectively rank 2: ‖W_(3)‖/‖W_(1)‖ of the sorted components, order 3 (max)",
+        at_most("(iii) smallest σ, order 3: effectively rank 2, ‖W_(3)‖/‖W_(1)‖ of the sorted components (max)",
                 mx("rank_tail_3"), 1e-2),
         at_most("(iii) … order 4 (max)", mx("rank_tail_4"), 1e-2),
-        at_least("(iii) error on the unobserved entries grows with σ (all seeds and orders)", mn("test_monotone"), 1.0),
-        at_most("(iii) relative error on the unobserved entries at the smallest σ (max)", mx("test_err_smallest"), 1e-3),
+        at_most("(iii) smallest σ: relative squared error on the unobserved entries (max over seeds and orders)",
+                mx("test_err_smallest"), 1e-3),
+        at_least(f"(iii) control: from a large init (σ = {config.large_init_scale:g}, order 3) the fit is not effectively "
+                 "rank 2, ‖W_(3)‖/‖W_(1)‖ (min over seeds)", mn("rank_tail_large"), 0.05),
     ]
     return Result("tensor-factorization", asdict(config), claims, pd.concat(frames, ignore_index=True),
                   figures={"component_norms": _figure(curves)}, notes=notes)
@@ -195,12 +223,13 @@ ENTRY = Entry(
     name="tensor-factorization",
     summary="CP tensor factorization: balanced norm dynamics, incremental learning with waits ∝ σ^−(N−2), low tensor rank",
     description=("Gradient flow on an order-N CP factorization from a balanced small init obeys the component-norm "
-                 "identity d‖W_r‖/dt = N‖W_r‖^(2−2/N)⟨−∇L, Ŵ_r⟩ (GD breaks it by O(h), unbalanced factors by O(1)); the "
-                 "components jump one at a time after waits ∝ σ^−(N−2) (fitted for N = 3, 4), and tensor completion "
-                 "converges to an effectively low-rank tensor whose error shrinks as σ → 0. Small stand-in (dim 4, "
-                 "4 components, half of the entries observed); the paper's order-4, dim-10, R = 1000 run is not reproduced."),
+                 "identity d‖W_r‖/dt = N‖W_r‖^(2−2/N)⟨−∇L, Ŵ_r⟩ (GD unbalances the factors by O(h) and breaks it by O(h²); factors unbalanced at init break it by O(1)); the "
+                 "components jump one at a time after waits ∝ σ^−(N−2) (fitted for N = 3, 4), and tensor completion from the "
+                 "smallest σ converges to an effectively rank-2 factorization that completes the unobserved entries, "
+                 "while a large init spreads the fit over more components. Small stand-in (dim 4, 4 components, three "
+                 "quarters of the entries observed); the paper's order-4, dim-10, R = 1000 run is not reproduced."),
     paper="Razin, Maman, Cohen 2021, Implicit regularization in tensor factorization",
     run=run,
     full=Config(),
-    quick=Config(seeds=(0,), n_records=100, rtol=1e-8),
+    quick=Config(seeds=(0,), rtol=1e-8),
 )
