@@ -80,3 +80,18 @@ def test_tensor_completion_data_and_loader(tmp_path):
     assert (model.order, model.dim, model.rank) == (3, 3, 2)
     with pytest.raises(InputError):
         TensorModel(1, 2, 3)
+
+
+@pytest.mark.parametrize("order", [3, 4])
+def test_jump_time_interpolation_is_exact_on_the_small_init_law(order):
+    """ṡ = s^(2−2/N) from s(0) = s0: s^−(1−2/N) = s0^−(1−2/N) − (1−2/N)t exactly, so the crossing of
+    s_final/2 interpolated between coarse log-spaced records is the closed-form time."""
+    from implicit_bias.experiments.tensor_factorization import _crossing_time
+
+    p, s0, half = 1.0 - 2.0 / order, 1e-3, 0.5
+    t = np.r_[0.0, np.geomspace(1e-2, 0.999 * s0 ** -p / p, 30)]
+    s = (s0 ** -p - p * t) ** (-1.0 / p)
+    s = np.r_[s, 2 * half]                       # a final record at 2·half: the target is s = half
+    t = np.r_[t, t[-1] * 1.001]
+    exact = (s0 ** -p - half ** -p) / p
+    assert _crossing_time(t, s, order) == pytest.approx(exact, rel=1e-9)

@@ -223,9 +223,9 @@ ENTRY = Entry(
     name="tensor-factorization",
     summary="CP tensor factorization: balanced norm dynamics, incremental learning with waits ∝ σ^−(N−2), low tensor rank",
     description=("Gradient flow on an order-N CP factorization from a balanced small init obeys the component-norm "
-                 "identity d‖W_r‖/dt = N‖W_r‖^(2−2/N)⟨−∇L, Ŵ_r⟩ (GD unbalances the factors by O(h) and breaks it by O(h²); factors unbalanced at init break it by O(1)); the "
-                 "components jump one at a time after waits ∝ σ^−(N−2) (fitted for N = 3, 4), and tensor completion from the "
-                 "smallest σ converges to an effectively rank-2 factorization that completes the unobserved entries, "
+                 "identity d‖W_r‖/dt = N‖W_r‖^(2−2/N)⟨−∇L, Ŵ_r⟩ (GD unbalances the factors by O(h) and breaks it by "
+                 "O(h²); factors unbalanced at init break it by O(1)); the components jump one at a time after waits "
+                 "∝ σ^−(N−2) (fitted for N = 3, 4), and tensor completion from the smallest σ converges to an effectively rank-2 factorization that completes the unobserved entries, "
                  "while a large init spreads the fit over more components. Small stand-in (dim 4, 4 components, three "
                  "quarters of the entries observed); the paper's order-4, dim-10, R = 1000 run is not reproduced."),
     paper="Razin, Maman, Cohen 2021, Implicit regularization in tensor factorization",
