@@ -24,8 +24,12 @@ def test_quick_claims_hold():
 
 
 @pytest.mark.slow
-def test_unbalanced_init_breaks_the_identity(monkeypatch):
-    """Negative control: start every run unbalanced (the flow rows too) — the identity claim must fail."""
+def test_unbalanced_init_breaks_the_identity_and_a_small_control_init_is_low_rank(monkeypatch):
+    """Negative controls, in one run: start every run unbalanced (the flow rows too) — the identity claim
+    must fail; and give the large-init control the smallest σ — it must then find the low-rank fit, so
+    the control claim fails (the spread over components comes from the large init, not the data)."""
+    from dataclasses import replace
+
     import implicit_bias.experiments.tensor_factorization as exp
     from implicit_bias import compilation
 
@@ -36,8 +40,9 @@ def test_unbalanced_init_breaks_the_identity(monkeypatch):
         return original(self, {**hp, "init_tilt": 0.3}, key)
 
     monkeypatch.setattr(exp.TensorModel, "init", tilted)
-    failed = " ".join(_failed(exp.run(exp.ENTRY.quick)))
+    failed = " ".join(_failed(exp.run(replace(exp.ENTRY.quick, large_init_scale=0.02))))
     assert "flow from a balanced init" in failed
+    assert "control: from a large init" in failed
 
 
 @pytest.mark.parametrize("order", [3, 4])
