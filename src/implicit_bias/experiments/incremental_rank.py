@@ -27,6 +27,7 @@ import pandas as pd
 from implicit_bias import losses, optim
 from implicit_bias.engine import train
 from implicit_bias.experiments.registry import Entry
+from implicit_bias.metrics.rates import first_crossing
 from implicit_bias.metrics.spectral import singular_values
 from implicit_bias.models.factorized import FactorizedModel
 from implicit_bias.problems.matrix import low_rank_matrix, matrix_completion
@@ -57,17 +58,6 @@ def _learning_time(config: Config, depth: int, s: float) -> float:
     if depth == 2:
         return np.log(s / sigma0) / (2 * s)
     return sigma0 ** (-(1 - 2 / depth)) / ((depth - 2) * s)
-
-
-def _crossing(t: np.ndarray, v: np.ndarray, level: float) -> float:
-    """First time v(t) reaches ``level`` (linear interpolation between records); inf if never."""
-    above = np.flatnonzero(v >= level)
-    if above.size == 0:
-        return float("inf")
-    k = above[0]
-    if k == 0:
-        return float(t[0])
-    return float(t[k - 1] + (level - v[k - 1]) * (t[k] - t[k - 1]) / (v[k] - v[k - 1]))
 
 
 def _figure(curves: dict, s: np.ndarray):
@@ -109,10 +99,10 @@ def run(config: Config) -> Result:
         sv = singular_values(out.records["w"][0])[:, :r]
         curves[D] = (t, sv)
         final = sv[-1]
-        halves[D] = np.array([_crossing(t, sv[:, i], 0.5 * final[i]) for i in range(r)])
+        halves[D] = np.array([first_crossing(t, sv[:, i], 0.5 * final[i]) for i in range(r)])
         t1 = halves[D][0]
         next_fraction = float(np.interp(t1, t, sv[:, 1]) / final[1])
-        widths[D] = (_crossing(t, sv[:, 0], 0.9 * final[0]) - _crossing(t, sv[:, 0], 0.1 * final[0])) / t1
+        widths[D] = (first_crossing(t, sv[:, 0], 0.9 * final[0]) - first_crossing(t, sv[:, 0], 0.1 * final[0])) / t1
         frames.append(out.metrics_frame(series=f"depth {D}", metrics=("loss",)).assign(depth=D))
         notes.append(f"depth {D}: h = {h:.3g}, {steps} steps, final loss {out.final_loss[0]:.1e}; half-times t_i/n² = "
                      f"{', '.join(f'{x:.3g}' for x in halves[D])}; σ2/s2 when σ1 is half learned = "

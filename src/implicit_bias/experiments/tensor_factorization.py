@@ -34,7 +34,7 @@ import pandas as pd
 from implicit_bias import losses, optim
 from implicit_bias.engine import train
 from implicit_bias.experiments.registry import Entry
-from implicit_bias.metrics.rates import fit_loglog_slope
+from implicit_bias.metrics.rates import first_crossing, fit_loglog_slope
 from implicit_bias.models.tensor import TensorModel, norm_dynamics
 from implicit_bias.problems.tensor import tensor_completion
 from implicit_bias.results import Result, at_least, at_most, close_to
@@ -90,13 +90,9 @@ def _crossing_time(t: np.ndarray, top: np.ndarray, order: int) -> float:
 
     Interpolated between the bracketing records linearly in (t, s^−(1−2/N)): while W is small,
     ṡ ∝ s^(2−2/N) makes s^−(1−2/N) fall linearly in t up to the blow-up, so the interpolation is far
-    finer than the log-spaced records."""
-    k = int(np.argmax(top >= 0.5 * top[-1]))
-    if k == 0:
-        return float(t[0])
+    finer than the log-spaced records. (−s^−(1−2/N) rises with s, so the crossing is of that curve.)"""
     p = -(1.0 - 2.0 / order)
-    u0, u1, target = np.maximum(top[k - 1], 1e-300) ** p, top[k] ** p, (0.5 * top[-1]) ** p
-    return float(t[k - 1] + (target - u0) * (t[k] - t[k - 1]) / (u1 - u0))
+    return first_crossing(t, -np.maximum(top, 1e-300) ** p, -(0.5 * top[-1]) ** p)
 
 
 def _problem(config: Config, order: int, seed: int):

@@ -14,6 +14,18 @@ def fit_loglog_slope(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(np.log(x[keep]), np.log(y[keep]), 1)[0])
 
 
+def first_crossing(t: np.ndarray, v: np.ndarray, level: float) -> float:
+    """First time the recorded curve v(t), (K,) at times t (K,), reaches ``level``, interpolated linearly
+    between the bracketing records; t[0] if it starts there, inf if it never does."""
+    above = np.flatnonzero(np.asarray(v) >= level)
+    if above.size == 0:
+        return float("inf")
+    k = above[0]
+    if k == 0:
+        return float(t[0])
+    return float(t[k - 1] + (level - v[k - 1]) * (t[k] - t[k - 1]) / (v[k] - v[k - 1]))
+
+
 def fraction_nonincreasing(values: np.ndarray, rtol: float = 1e-12) -> float:
     """Fraction of consecutive pairs with v[k+1] ≤ v[k](1 + rtol)."""
     v = np.asarray(values, dtype=np.float64)
