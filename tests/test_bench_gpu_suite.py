@@ -67,6 +67,7 @@ def test_dry_run_writes_one_json_with_every_stage(tmp_path):
     bench = stages["bench"]["data"]
     engine = [r for r in bench["rows"] if r["variant"].startswith("engine-")]
     assert engine and all(r["seconds"] > 0 and r["compile_seconds"] >= 0 and r["fraction_of_floor"] > 0 for r in engine)
+    assert all(r["products_ratio_to_numpy"] > 0 and isinstance(r["kernel_limited"], bool) for r in engine)
     assert bench["chunking"]["chunks"] > 1 and bench["chunking"]["chunk_fits_budget"]
     for e in _suite_module().ENTRIES:
         data = stages[f"entry:{e}"]["data"]

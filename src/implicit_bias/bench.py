@@ -135,6 +135,21 @@ def measure_device(dev, device: str, size: int | None = None) -> dict:
     return out
 
 
+def xla_products(X: np.ndarray, configs: int, steps: int, dtype: str, dev) -> float:
+    """Seconds per step of the engine's two products alone, :func:`bench_baselines.numpy_products` in XLA:
+    U ← (U Xᵀ) X in a ``fori_loop``, compiled with the engine's options for ``dtype``
+    (:func:`implicit_bias.compilation.compiler_options`), on ``dev``; the minimum of three runs."""
+    from implicit_bias.compilation import compiler_options
+
+    jdt = jnp.float32 if dtype == "float32" else jnp.float64
+    with jax.default_device(dev):
+        Xn = jnp.asarray(base.spectrally_normalized(X, dtype))
+        U = jnp.ones((configs, X.shape[1]), jdt)
+        run = jax.jit(lambda U, X: jax.lax.fori_loop(0, steps, lambda i, U: (U @ X.T) @ X, U),
+                      compiler_options=compiler_options(jdt)).lower(U, Xn).compile()
+        return _timed(lambda: run(U, Xn)) / steps
+
+
 def floors(w: Workload, M: int, steps: int, dev_rates: dict, dtype: str) -> dict:
     """FLOP and byte floors (seconds) of M configurations × ``steps`` steps."""
     item = 4 if dtype == "float32" else 8
@@ -155,7 +170,12 @@ def _sweep_hparams(M: int) -> dict:
 def _engine_rows(w: Workload, problem, dev, loops: dict, say) -> list[dict]:
     """Rows of the engine and of the hand-batched numpy version, per dtype and M: after one run that
     compiles, the two are timed alternately ``w.repeats`` times in the same dtype and the minimum of each
-    is kept (an engine run longer than ``w.repeat_below`` seconds is timed once)."""
+    is kept (an engine run longer than ``w.repeat_below`` seconds is timed once). Where numpy-batched runs,
+    the two products alone are timed too, in XLA (:func:`xla_products`) and in numpy
+    (:func:`bench_baselines.numpy_products`), on ``w.batched_steps`` steps scaled to T: an engine row's
+    ``products_ratio_to_numpy`` (numpy's products / XLA's) below 1 says that XLA's matrix kernel alone is
+    slower than OpenBLAS at that size, and ``kernel_limited`` that this is so where the engine is slower
+    than numpy-batched."""
     import implicit_bias as ib
     from implicit_bias.models.diagonal import DiagonalModel
 
@@ -183,9 +203,12 @@ def _engine_rows(w: Workload, problem, dev, loops: dict, say) -> list[dict]:
                         engine_s.append(run().run_seconds)
             seconds = min(engine_s)
             if numpy_s:
+                products = {"numpy": min(base.numpy_products(problem.X, M, w.batched_steps, dtype) for _ in range(w.repeats)),
+                            "xla": xla_products(problem.X, M, w.batched_steps, dtype, dev)}
                 rows.append({"variant": f"numpy-batched-{dtype}", "dtype": dtype, "M": M, "steps": w.steps,
                              "seconds": min(numpy_s), "compile_seconds": 0.0,
-                             "extrapolated": w.batched_steps < w.steps, "timings": len(numpy_s)})
+                             "extrapolated": w.batched_steps < w.steps, "timings": len(numpy_s),
+                             "products_seconds": products["numpy"] * w.steps})
             row = {"variant": f"engine-{dtype}", "dtype": dtype, "M": M, "steps": w.steps, "seconds": seconds,
                    "compile_seconds": res.compile_seconds, "extrapolated": False, "timings": len(engine_s),
                    "diverged": int(res.diverged.sum()), "chunks": res.info.get("chunks", 1),
@@ -194,6 +217,9 @@ def _engine_rows(w: Workload, problem, dev, loops: dict, say) -> list[dict]:
                 row[f"speedup_vs_{name}"] = per_config * M / seconds
             if numpy_s:
                 row["ratio_to_numpy_batched"] = min(numpy_s) / seconds
+                row["products_seconds"] = products["xla"] * w.steps
+                row["products_ratio_to_numpy"] = products["numpy"] / products["xla"]
+                row["kernel_limited"] = bool(row["ratio_to_numpy_batched"] < 1 and row["products_ratio_to_numpy"] < 1)
             ref = "torch_loop" if "torch_loop" in loops else "numpy_loop"
             row["speedup"] = row.get(f"speedup_vs_{ref}")
             rows.append(row)
@@ -291,7 +317,8 @@ def run_benchmark(device: str = "cpu", quick: bool = False, out_dir: str | Path 
     Returns: {"machine", "workload", "rates", "baselines", "rows", "families", "flow",
     "chunking", "notes"}; each row: variant, dtype, M, steps, seconds, compile_seconds,
     speedup (over the per-configuration PyTorch loop, else the numpy loop), speedup_vs_*,
-    ratio_to_numpy_batched (numpy-batched seconds in the same dtype / engine seconds), floor_seconds,
+    ratio_to_numpy_batched (numpy-batched seconds in the same dtype / engine seconds), products_seconds and
+    products_ratio_to_numpy (the two products alone, see :func:`_engine_rows`), kernel_limited, floor_seconds,
     floor_bound, fraction_of_floor (= seconds / floor), extrapolated, timings, peak_bytes. ``max_configs``
     caps the sweep's M (default: the workload's); ``tiny`` runs every part at the dry-run sizes
     :data:`TINY`; ``workload_name``: one of :data:`WORKLOADS`.
@@ -369,4 +396,4 @@ def _machine(dev) -> dict:
             "device_kind": getattr(dev, "device_kind", dev.platform), "load_average_1min": _load()}
 
 
-__all__ = ["run_benchmark", "workload", "Workload", "WORKLOADS", "measure_device", "floors"]
+__all__ = ["run_benchmark", "workload", "Workload", "WORKLOADS", "measure_device", "floors", "xla_products"]

@@ -7,7 +7,9 @@ from u = v = α·1, with the gradient ∇_u = 2u⊙g, ∇_v = −2v⊙g, g = X�
   (``loss.backward()``) and an in-place update, as the published reference code is written;
 * :func:`numpy_loop`: the same with numpy and the gradient written out;
 * :func:`numpy_batched`: all configurations as one (M, d) matrix, two matrix products per step
-  (float64 or float32: the engine's dtype is compared with the same dtype here).
+  (float64 or float32: the engine's dtype is compared with the same dtype here);
+* :func:`numpy_products`: the two products of :func:`numpy_batched` alone (OpenBLAS), to compare the
+  matrix kernels by themselves (:func:`implicit_bias.bench.xla_products` is the engine's side).
 
 Each returns seconds per step (per configuration for the loops, for the whole batch for the
 batched version); the benchmark scales them to M and T. ``None`` when torch is absent.
@@ -90,4 +92,27 @@ def numpy_batched(X: np.ndarray, y: np.ndarray, scales, step_size: float, steps:
         G *= 2 * step_size / n
         U -= U * G
         V += V * G
+    return (time.perf_counter() - t) / steps
+
+
+def spectrally_normalized(X: np.ndarray, dtype: str) -> np.ndarray:
+    """X / ‖X‖₂ in ``dtype``: the products-alone loops iterate U ← (U Xᵀ) X with it, which keeps U dense
+    and of order one (it converges to U's projection on the top right singular vector), so neither
+    side meets overflow or subnormal numbers."""
+    X = np.asarray(X, dtype=np.float64)
+    return (X / np.linalg.norm(X, 2)).astype(dtype)
+
+
+def numpy_products(X: np.ndarray, configs: int, steps: int, dtype: str = "float64") -> float:
+    """Seconds per step of the two products of :func:`numpy_batched` alone: R = U Xᵀ (M, n), then
+    U ← R X (M, d), U (M, d) with M = ``configs``, X spectrally normalized, in ``dtype``."""
+    X = spectrally_normalized(X, dtype)
+    XT = np.ascontiguousarray(X.T)
+    U = np.ones((configs, X.shape[1]), dtype=X.dtype)
+    G = np.empty_like(U)
+    t = time.perf_counter()
+    for _ in range(steps):
+        R = U @ XT
+        np.matmul(R, X, out=G)
+        U, G = G, U
     return (time.perf_counter() - t) / steps

@@ -17,7 +17,7 @@ from implicit_bias.store.atomic import atomic_path, write_json_atomic, write_tex
 from implicit_bias.store.figures import save_figure
 
 COLUMNS = ("variant", "M", "seconds", "compile_seconds", "speedup", "ratio_to_numpy_batched",
-           "floor_seconds", "floor_bound", "fraction_of_floor", "extrapolated")
+           "products_ratio_to_numpy", "kernel_limited", "floor_seconds", "floor_bound", "fraction_of_floor", "extrapolated")
 
 
 def _fmt(x) -> str:

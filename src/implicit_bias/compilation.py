@@ -10,6 +10,11 @@
   determines the program (model, loss, optimizer, record function, recording points,
   dtype) and the shapes of its arguments: a second ``train`` call with the same sweep
   shape skips tracing and compilation altogether.
+* :func:`compiler_options` are the XLA options an engine program is compiled with, per target platform
+  and dtype: on the CPU, float32 products run in Eigen's kernels rather than YNNPACK's, which are
+  slower at the sizes of a sweep on a few cores (``benchmarks/README.md``, "Engine against
+  numpy-batched"). The option is given to each program's compilation, so float64 programs, and
+  every other program of the process, keep XLA's defaults.
 
 References: JAX documentation, "Persistent compilation cache".
 """
@@ -24,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Hashable
 
 import jax
+import jax.numpy as jnp
 
 #: compiled executables kept in this process (least recently used dropped first).
 MAX_CACHED = 32
@@ -78,6 +84,27 @@ def enable_compilation_cache(path: str | os.PathLike | None = None, min_compile_
     return where
 
 
+#: XLA options of float32 engine programs on the CPU: no YNNPACK fusions (Eigen's dot kernels instead).
+CPU_FLOAT32_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+
+
+def target_platform() -> str:
+    """The platform a program compiled now runs on: that of ``jax.default_device`` when one is set, else
+    JAX's default backend ("cpu", "gpu", "tpu")."""
+    dev = jax.config.jax_default_device
+    if dev is None:
+        return jax.default_backend()
+    platform = dev if isinstance(dev, str) else dev.platform
+    return "gpu" if platform in ("cuda", "rocm") else platform
+
+
+def compiler_options(dtype: Any) -> dict[str, Any] | None:
+    """XLA options for an engine program of ``dtype`` on :func:`target_platform` (None: XLA's defaults)."""
+    if target_platform() == "cpu" and jnp.dtype(dtype) == jnp.float32:
+        return dict(CPU_FLOAT32_OPTIONS)
+    return None
+
+
 def _signature(tree: Any) -> tuple:
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     return (treedef, tuple((tuple(x.shape), str(x.dtype)) for x in leaves))
@@ -99,7 +126,7 @@ def cached_compile(key: Hashable | None, build: Callable[[], Any], *args: Any) -
     """
     if key is None:
         return _compile(build, *args), False
-    full = (key, _signature(args), jax.default_backend())
+    full = (key, _signature(args), target_platform())
     try:
         seen = full in _EXECUTABLES
     except (TypeError, ValueError):  # a part whose equality is not a bool (arrays): no caching

@@ -339,7 +339,7 @@ def _step_program(model, loss, optimizer, record, bounds, n, dtype):
         recs = jax.tree_util.tree_map(lambda x: jnp.zeros((len(bounds),) + x.shape, x.dtype), first)
         return jax.tree_util.tree_map(zeros, state), recs
 
-    return jax.jit(program, donate_argnums=(0, 1)), empty
+    return jax.jit(program, donate_argnums=(0, 1), compiler_options=compilation.compiler_options(dtype)), empty
 
 
 def _segment_cuts(bounds: np.ndarray, reporting: bool, pieces: int = 20) -> list[int]:
@@ -378,7 +378,7 @@ def _flow_program(model, loss, flow, record, times, dtype):
         finite = _all_finite(final)
         return final, recs, ~finite, jnp.where(finite, -1.0, t1), ok, sol.stats["num_steps"]
 
-    return jax.jit(jax.vmap(solve, in_axes=(0, None, 0)))
+    return jax.jit(jax.vmap(solve, in_axes=(0, None, 0)), compiler_options=compilation.compiler_options(dtype))
 
 
 def _auto_chunk(model, optimizer, record, hp, data, dtype, n_records, M, loss: Loss | None = None) -> int:
