@@ -13,6 +13,12 @@ import pytest  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 
+# The persistent compilation cache, as the command line uses it ($IMPLICIT_BIAS_CACHE; "off" leaves it off):
+# the test workers, and the command-line tests' own processes, share the programs they compile.
+from implicit_bias.cli_support import use_compilation_cache  # noqa: E402
+
+use_compilation_cache()
+
 
 @pytest.fixture(params=[0, 1, 2])
 def seed(request):
