@@ -141,12 +141,11 @@ def xla_products(X: np.ndarray, configs: int, steps: int, dtype: str, dev) -> fl
     (:func:`implicit_bias.compilation.compiler_options`), on ``dev``; the minimum of three runs."""
     from implicit_bias.compilation import compiler_options
 
-    jdt = jnp.float32 if dtype == "float32" else jnp.float64
     with jax.default_device(dev):
         Xn = jnp.asarray(base.spectrally_normalized(X, dtype))
-        U = jnp.ones((configs, X.shape[1]), jdt)
+        U = jnp.ones((configs, X.shape[1]), Xn.dtype)
         run = jax.jit(lambda U, X: jax.lax.fori_loop(0, steps, lambda i, U: (U @ X.T) @ X, U),
-                      compiler_options=compiler_options(jdt)).lower(U, Xn).compile()
+                      compiler_options=compiler_options(Xn.dtype)).lower(U, Xn).compile()
         return _timed(lambda: run(U, Xn)) / steps
 
 
